@@ -1,0 +1,2 @@
+DROP TABLE analytics.project_settings;
+DROP TABLE analytics.settings;

@@ -1,0 +1,111 @@
+"""The pgpkg command line. Each command is one call into pgpkg's Python API (and so into SQL)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pgpkg import db, embedded, errors
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def _cmd_install(args: argparse.Namespace) -> Any:
+    from pgpkg.install import install
+
+    return install(args.dsn)
+
+
+def _cmd_uninstall(args: argparse.Namespace) -> Any:
+    from pgpkg.install import uninstall
+
+    return uninstall(args.dsn)
+
+
+def _cmd_status(args: argparse.Namespace) -> Any:
+    from pgpkg.install import status
+
+    return status(args.dsn)
+
+
+def _cmd_db(args: argparse.Namespace) -> Any:
+    if args.action == "start":
+        return {"url": embedded.start(), "data_dir": str(embedded.data_dir())}
+    if args.action == "stop":
+        return {"stopped": embedded.stop()}
+    return embedded.url()
+
+
+def _cmd_ingest(args: argparse.Namespace) -> Any:
+    from pgpkg.ingest import ingest, print_progress
+
+    summary = ingest(args.file, args.dsn, fmt=args.format, batch_size=args.batch_size, progress=print_progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    return summary.as_dict()
+
+
+def _cmd_demo(args: argparse.Namespace) -> Any:
+    from pgpkg.demo import run
+
+    return run(args.dsn, events=args.events)
+
+
+def _cmd_bench(args: argparse.Namespace) -> Any:
+    from pgpkg.bench import run
+
+    return run(args.dsn, events=args.events, batch_size=args.batch_size)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pgpkg",
+        description="Postgres-native event analytics. Database: --dsn, else DATABASE_URL, "
+                    "else the embedded default cluster (pgpkg db start).")
+    parser.add_argument("--dsn", help="libpq connection string or URL of the database")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("install", help="apply migrations and (re)apply functions, views and grants"
+                        ).set_defaults(run=_cmd_install)
+    commands.add_parser("uninstall", help="roll back every migration (drops the analytics schema)"
+                        ).set_defaults(run=_cmd_uninstall)
+    commands.add_parser("status", help="migrations, partitions with rows and sizes, jobs, pg_cron"
+                        ).set_defaults(run=_cmd_status)
+
+    db_parser = commands.add_parser("db", help="the embedded default cluster")
+    db_parser.add_argument("action", choices=["start", "stop", "url"])
+    db_parser.set_defaults(run=_cmd_db)
+
+    ingest_parser = commands.add_parser("ingest", help="stream NDJSON, a JSON array or CSV into analytics.events")
+    ingest_parser.add_argument("file")
+    ingest_parser.add_argument("--format", choices=["ndjson", "json", "csv"], help="default: by file extension")
+    ingest_parser.add_argument("--batch-size", type=int, default=5000)
+    ingest_parser.set_defaults(run=_cmd_ingest)
+
+    demo_parser = commands.add_parser("demo", help="install, send sample events over RPC, print what landed")
+    demo_parser.add_argument("--events", type=int, default=2000)
+    demo_parser.set_defaults(run=_cmd_demo)
+
+    bench_parser = commands.add_parser("bench", help="measure ingest rates against COPY, in a scratch database")
+    bench_parser.add_argument("--events", type=int, default=200_000)
+    bench_parser.add_argument("--batch-size", type=int, default=1000)
+    bench_parser.set_defaults(run=_cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        _print(args.run(args))
+    except errors.PgpkgError as error:
+        print(f"pgpkg: error{f' {error.sqlstate}' if error.sqlstate else ''}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

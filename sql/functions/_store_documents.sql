@@ -1,0 +1,257 @@
+CREATE OR REPLACE FUNCTION analytics._store_documents(
+  documents text[],
+  batch_indexes integer[],
+  source text,
+  bound_project text
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $function$
+/*
+Contract: validate a batch of event documents (JSON object texts) and store
+  it in one set-based statement: the valid events go to analytics.events
+  (duplicates skipped), the invalid ones to analytics.rejected_events with a
+  code and a reason, and the (project, hour) buckets of the stored events are
+  marked in analytics.dirty_buckets. The one place where an event document
+  is validated and stored; every ingest path ends here.
+Parameters:
+  documents      event documents, one JSON object per element (text: may
+                 hold \u0000 escapes, which are rejected, not fatal)
+  batch_indexes  the position of each document in the caller's batch,
+                 reported back in "rejected"
+  source         where the batch came from, recorded with rejections
+  bound_project  the caller's project (analytics._claimed_project_id()), or
+                 NULL; events of another project are rejected
+Returns: {"accepted": n, "duplicates": n, "rejected": [{"index", "code", "reason"}]}
+Errors: a value that passes the pre-checks but still fails a cast (a
+  2024-02-30 date, a lone UTF-16 surrogate, malformed JSON text) raises a
+  data_exception (class 22); analytics._store_documents_bisect() isolates it.
+Validation rules, in order (the first that fails is the reason):
+  not_an_object, nul_character, unknown_key, invalid_project_id,
+  project_forbidden, missing_session_id, invalid_session_id,
+  missing_event_type, invalid_event_type (^[a-z][a-z0-9_.:-]{0,63}$ after
+  lower-casing), invalid_user_id, invalid_name, invalid_experiment_id,
+  invalid_variant_key, field_too_long (max_text_length), invalid_properties,
+  properties_too_large (max_properties_bytes), invalid_value,
+  invalid_event_id, invalid_occurred_at, occurred_at_in_future
+  (max_clock_skew), occurred_at_too_old (raw_retention_days).
+Locks: row locks of the inserted keys, taken in key order so that
+  concurrent batches cannot deadlock on a shared event_id.
+Example: SELECT analytics._store_documents(ARRAY['{"session_id":"s1","event_type":"pageview"}'], ARRAY[0], 'psql', NULL);
+*/
+DECLARE
+  v_now          timestamptz := pg_catalog.now();
+  v_max_props    integer := analytics._setting('max_properties_bytes')::integer;
+  v_max_text     integer := analytics._setting('max_text_length')::integer;
+  v_skew         interval := analytics._setting('max_clock_skew')::interval;
+  v_oldest       timestamptz := v_now - pg_catalog.make_interval(days => analytics._setting('raw_retention_days')::integer);
+  v_known_keys   text[] := ARRAY['project_id', 'event_id', 'occurred_at', 'session_id', 'user_id',
+                                 'event_type', 'name', 'experiment_id', 'variant_key', 'value', 'properties'];
+  v_result       jsonb;
+BEGIN
+  WITH input AS (
+    SELECT t.batch_index, t.document
+      FROM unnest(batch_indexes, documents) AS t(batch_index, document)
+  ),
+  parsed AS (
+    -- A \u0000 escape (not preceded by an escaping backslash) makes the jsonb
+    -- cast fail; find it first, in the raw text.
+    SELECT i.batch_index, i.document, n.has_nul,
+           CASE WHEN i.document IS NOT NULL AND NOT n.has_nul THEN i.document::jsonb END AS doc
+      FROM input i
+     CROSS JOIN LATERAL (
+       SELECT coalesce(pg_catalog.strpos(i.document, '\u0000') > 0
+                       AND i.document ~ '(^|[^\\])(\\\\)*\\u0000', false) AS has_nul
+     ) n
+  ),
+  fields AS (
+    SELECT p.batch_index, p.document, p.has_nul, p.doc,
+           pg_catalog.jsonb_typeof(p.doc) AS doc_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'project_id'), 'null')    AS project_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'session_id'), 'null')    AS session_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'event_type'), 'null')    AS event_type_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'user_id'), 'null')       AS user_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'name'), 'null')          AS name_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'experiment_id'), 'null') AS experiment_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'variant_key'), 'null')   AS variant_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'properties'), 'null')    AS properties_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'value'), 'null')         AS value_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'event_id'), 'null')      AS event_id_type,
+           nullif(pg_catalog.jsonb_typeof(p.doc -> 'occurred_at'), 'null')   AS occurred_type,
+           p.doc ->> 'project_id'  AS project_text,
+           p.doc ->> 'session_id'  AS session_text,
+           pg_catalog.lower(p.doc ->> 'event_type') AS event_type_text,
+           p.doc ->> 'event_id'    AS event_id_text,
+           p.doc ->> 'occurred_at' AS occurred_text
+      FROM parsed p
+  ),
+  typed AS (
+    -- Casts are guarded by the pre-checks, so that a bad value becomes a
+    -- rejection instead of an error for the whole batch.
+    SELECT f.*,
+           coalesce(f.project_text, bound_project, 'default') AS project_id,
+           f.occurred_type IS NULL AS occurred_defaulted,
+           CASE
+             WHEN f.occurred_type IS NULL THEN v_now
+             WHEN f.occurred_type = 'string'
+                  AND f.occurred_text ~ '^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?([Zz]|[+-]\d{2}(:?\d{2})?)$'
+               THEN f.occurred_text::timestamptz
+             WHEN f.occurred_type = 'string'
+                  AND f.occurred_text ~ '^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$'
+               THEN f.occurred_text::timestamp AT TIME ZONE 'UTC'
+             WHEN f.occurred_type = 'number'
+                  AND (f.doc -> 'occurred_at')::numeric BETWEEN 0 AND 32503680000
+               THEN pg_catalog.to_timestamp((f.doc -> 'occurred_at')::double precision)
+           END AS occurred_at,
+           CASE
+             WHEN f.event_id_type = 'string'
+                  AND f.event_id_text ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+               THEN f.event_id_text::uuid
+           END AS given_event_id,
+           CASE
+             WHEN f.event_id_type = 'string'
+                  AND f.event_id_text ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+               THEN f.event_id_text::uuid
+             ELSE pg_catalog.gen_random_uuid()
+           END AS event_id,
+           CASE WHEN f.value_type = 'number' THEN (f.doc -> 'value')::double precision END AS value
+      FROM fields f
+  ),
+  checked AS (
+    SELECT t.*,
+           CASE
+             WHEN t.has_nul THEN 'nul_character'
+             WHEN t.doc_type IS DISTINCT FROM 'object' THEN 'not_an_object'
+             WHEN t.doc - v_known_keys <> '{}'::jsonb THEN 'unknown_key'
+             WHEN t.project_type IS NOT NULL AND (t.project_type <> 'string'
+                  OR t.project_text !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$') THEN 'invalid_project_id'
+             WHEN bound_project IS NOT NULL AND t.project_id <> bound_project THEN 'project_forbidden'
+             WHEN t.session_type IS NULL OR (t.session_type = 'string' AND pg_catalog.btrim(t.session_text) = '')
+               THEN 'missing_session_id'
+             WHEN t.session_type NOT IN ('string', 'number') THEN 'invalid_session_id'
+             WHEN t.event_type_type IS NULL OR (t.event_type_type = 'string' AND pg_catalog.btrim(t.event_type_text) = '')
+               THEN 'missing_event_type'
+             WHEN t.event_type_type <> 'string' OR t.event_type_text !~ '^[a-z][a-z0-9_.:-]{0,63}$'
+               THEN 'invalid_event_type'
+             WHEN t.user_type NOT IN ('string', 'number') THEN 'invalid_user_id'
+             WHEN t.name_type <> 'string' THEN 'invalid_name'
+             WHEN t.experiment_type <> 'string' THEN 'invalid_experiment_id'
+             WHEN t.variant_type <> 'string' THEN 'invalid_variant_key'
+             WHEN greatest(pg_catalog.length(t.session_text), pg_catalog.length(t.doc ->> 'user_id'),
+                                      pg_catalog.length(t.doc ->> 'name'), pg_catalog.length(t.doc ->> 'experiment_id'),
+                                      pg_catalog.length(t.doc ->> 'variant_key')) > v_max_text
+               THEN 'field_too_long'
+             WHEN t.properties_type IS NOT NULL AND t.properties_type <> 'object' THEN 'invalid_properties'
+             WHEN t.properties_type = 'object' AND pg_catalog.octet_length((t.doc -> 'properties')::text) > v_max_props
+               THEN 'properties_too_large'
+             WHEN t.value_type IS NOT NULL AND t.value_type <> 'number' THEN 'invalid_value'
+             WHEN t.event_id_type IS NOT NULL AND t.given_event_id IS NULL THEN 'invalid_event_id'
+             WHEN t.occurred_at IS NULL THEN 'invalid_occurred_at'
+             WHEN t.occurred_at > v_now + v_skew THEN 'occurred_at_in_future'
+             WHEN t.occurred_at < v_oldest THEN 'occurred_at_too_old'
+           END AS code
+      FROM typed t
+  ),
+  rejections AS (
+    SELECT c.batch_index, c.code, c.document,
+           CASE WHEN c.project_type = 'string' AND c.code NOT IN ('invalid_project_id', 'project_forbidden')
+                THEN c.project_id ELSE coalesce(bound_project, 'default') END AS project_id,
+           CASE c.code
+             WHEN 'nul_character' THEN 'the event contains a NUL character (\u0000), which PostgreSQL text cannot store'
+             WHEN 'not_an_object' THEN 'an event must be a JSON object'
+             WHEN 'unknown_key' THEN pg_catalog.format('unknown key(s) %s; allowed keys: %s',
+                  (SELECT pg_catalog.string_agg(k, ', ' ORDER BY k) FROM pg_catalog.jsonb_object_keys(c.doc - v_known_keys) k),
+                  pg_catalog.array_to_string(v_known_keys, ', '))
+             WHEN 'invalid_project_id' THEN 'project_id must be a string of 1 to 64 letters, digits or _ . : - starting with a letter or digit'
+             WHEN 'project_forbidden' THEN pg_catalog.format('project_id %s is not the caller''s project %s', c.project_id, bound_project)
+             WHEN 'missing_session_id' THEN 'session_id is required and must not be empty'
+             WHEN 'invalid_session_id' THEN 'session_id must be a string or a number'
+             WHEN 'missing_event_type' THEN 'event_type is required and must not be empty'
+             WHEN 'invalid_event_type' THEN pg_catalog.format(
+                  'event_type %s does not match ^[a-z][a-z0-9_.:-]{0,63}$ (case is ignored)', c.doc -> 'event_type')
+             WHEN 'invalid_user_id' THEN 'user_id must be a string or a number'
+             WHEN 'invalid_name' THEN 'name must be a string'
+             WHEN 'invalid_experiment_id' THEN 'experiment_id must be a string'
+             WHEN 'invalid_variant_key' THEN 'variant_key must be a string'
+             WHEN 'field_too_long' THEN pg_catalog.format(
+                  'session_id, user_id, name, experiment_id and variant_key are limited to %s characters (setting max_text_length)', v_max_text)
+             WHEN 'invalid_properties' THEN 'properties must be a JSON object'
+             WHEN 'properties_too_large' THEN pg_catalog.format(
+                  'properties take %s bytes, more than the limit of %s (setting max_properties_bytes)',
+                  pg_catalog.octet_length((c.doc -> 'properties')::text), v_max_props)
+             WHEN 'invalid_value' THEN 'value must be a JSON number'
+             WHEN 'invalid_event_id' THEN 'event_id must be a UUID string such as 0b6f1a7e-3c1d-4f7a-9d55-2a8f1e4c9b10'
+             WHEN 'invalid_occurred_at' THEN
+                  'occurred_at must be an ISO 8601 timestamp (2026-11-22T10:15:00Z; no offset means UTC) or a number of seconds since 1970-01-01 UTC'
+             WHEN 'occurred_at_in_future' THEN pg_catalog.format(
+                  'occurred_at %s is more than %s in the future (setting max_clock_skew)', c.occurred_at, v_skew)
+             WHEN 'occurred_at_too_old' THEN pg_catalog.format(
+                  'occurred_at %s is older than the retention window of %s days (setting raw_retention_days)',
+                  c.occurred_at, analytics._setting('raw_retention_days'))
+           END AS reason
+      FROM checked c
+     WHERE c.code IS NOT NULL
+  ),
+  logged_rejections AS (
+    INSERT INTO analytics.rejected_events (project_id, source, batch_index, code, reason, document)
+    SELECT r.project_id, source, r.batch_index, r.code, r.reason, r.document
+      FROM rejections r
+    RETURNING 1
+  ),
+  valid AS (
+    -- The first occurrence of an event_id in the batch wins; later ones are
+    -- duplicates.
+    SELECT DISTINCT ON (c.project_id, c.event_id)
+           c.batch_index, c.project_id, c.event_id, c.occurred_at, c.occurred_defaulted, c.given_event_id,
+           c.session_text AS session_id, c.doc ->> 'user_id' AS user_id, c.event_type_text AS event_type,
+           c.doc ->> 'name' AS name, c.value, coalesce(c.doc -> 'properties', '{}'::jsonb) AS properties,
+           coalesce(c.doc ->> 'experiment_id', c.doc -> 'properties' ->> 'experimentId') AS experiment_id,
+           coalesce(c.doc ->> 'variant_key', c.doc -> 'properties' ->> 'variantKey') AS variant_key
+      FROM checked c
+     WHERE c.code IS NULL
+     ORDER BY c.project_id, c.event_id, c.batch_index
+  ),
+  valid_count AS (
+    SELECT pg_catalog.count(*) AS n FROM checked c WHERE c.code IS NULL
+  ),
+  inserted AS (
+    INSERT INTO analytics.events AS e
+           (project_id, event_id, occurred_at, session_id, user_id, event_type, name,
+            experiment_id, variant_key, value, properties)
+    SELECT v.project_id, v.event_id, v.occurred_at,
+           v.session_id, v.user_id, v.event_type, v.name, v.experiment_id, v.variant_key, v.value, v.properties
+      FROM valid v
+     WHERE NOT (
+       -- A retry that omits occurred_at gets a new server time; recognise it
+       -- by its event_id among the last day's events.
+       v.occurred_defaulted AND v.given_event_id IS NOT NULL
+       AND EXISTS (SELECT 1 FROM analytics.events x
+                    WHERE x.project_id = v.project_id AND x.event_id = v.given_event_id
+                      AND x.occurred_at >= v_now - interval '1 day'))
+     ORDER BY 1, 2, 3
+    ON CONFLICT (project_id, event_id, occurred_at) DO NOTHING
+    RETURNING e.project_id, e.occurred_at
+  ),
+  marked AS (
+    INSERT INTO analytics.dirty_buckets (project_id, bucket)
+    SELECT DISTINCT i.project_id, pg_catalog.date_trunc('hour', i.occurred_at, 'UTC')
+      FROM inserted i
+    RETURNING 1
+  )
+  SELECT pg_catalog.jsonb_build_object(
+           'accepted', (SELECT pg_catalog.count(*) FROM inserted),
+           'duplicates', (SELECT n FROM valid_count) - (SELECT pg_catalog.count(*) FROM inserted),
+           'rejected', coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                          'index', r.batch_index, 'code', r.code, 'reason', r.reason)
+                                        ORDER BY r.batch_index)
+                                   FROM rejections r), '[]'::jsonb))
+    INTO v_result;
+  -- logged_rejections and marked run to completion although nothing reads
+  -- them: data-modifying WITH queries always do.
+  RETURN v_result;
+END
+$function$;
+
+COMMENT ON FUNCTION analytics._store_documents(text[], integer[], text, text) IS
+  'Internal: validate and store a batch of event documents in one statement; rejections to rejected_events, touched buckets marked.';
