@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from pgpkg import db, embedded, errors
+from pgpkg import embedded, errors
 
 
 def _print(value: Any) -> None:
@@ -65,16 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pgpkg",
         description="Postgres-native event analytics. Database: --dsn, else DATABASE_URL, "
-                    "else the embedded default cluster (pgpkg db start).")
+        "else the embedded default cluster (pgpkg db start).",
+    )
     parser.add_argument("--dsn", help="libpq connection string or URL of the database")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    commands.add_parser("install", help="apply migrations and (re)apply functions, views and grants"
-                        ).set_defaults(run=_cmd_install)
-    commands.add_parser("uninstall", help="roll back every migration (drops the analytics schema)"
-                        ).set_defaults(run=_cmd_uninstall)
-    commands.add_parser("status", help="migrations, partitions with rows and sizes, jobs, pg_cron"
-                        ).set_defaults(run=_cmd_status)
+    commands.add_parser("install", help="apply migrations and (re)apply functions, views and grants").set_defaults(
+        run=_cmd_install
+    )
+    commands.add_parser("uninstall", help="roll back every migration (drops the analytics schema)").set_defaults(
+        run=_cmd_uninstall
+    )
+    commands.add_parser("status", help="migrations, partitions with rows and sizes, jobs, pg_cron").set_defaults(
+        run=_cmd_status
+    )
 
     db_parser = commands.add_parser("db", help="the embedded default cluster")
     db_parser.add_argument("action", choices=["start", "stop", "url"])

@@ -23,6 +23,13 @@ def run(dsn: str | None = None, events: int = 2000) -> dict[str, Any]:
               FROM analytics.events GROUP BY event_type ORDER BY events DESC""").fetchall()
         rejected = conn.execute("""
             SELECT code, count(*) AS events FROM analytics.rejected_events GROUP BY code ORDER BY code""").fetchall()
-    return {"dsn": dsn, "track_events": {"accepted": result["accepted"], "duplicates": result["duplicates"],
-                                         "rejected": result["rejected"]},
-            "events_by_type": landed, "rejected_by_code": rejected}
+    return {
+        "dsn": dsn,
+        "track_events": {
+            "accepted": result["accepted"],
+            "duplicates": result["duplicates"],
+            "rejected": result["rejected"],
+        },
+        "events_by_type": landed,
+        "rejected_by_code": rejected,
+    }

@@ -72,8 +72,13 @@ def bin_dir() -> Path:
 
 
 def has_pg_cron(bindir: Path) -> bool:
-    pkglibdir = subprocess.run([str(bindir / "pg_config"), "--pkglibdir"], capture_output=True, text=True,
-                               check=False).stdout.strip() if (bindir / "pg_config").exists() else ""
+    pkglibdir = (
+        subprocess.run(
+            [str(bindir / "pg_config"), "--pkglibdir"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if (bindir / "pg_config").exists()
+        else ""
+    )
     libdirs = [pkglibdir] if pkglibdir else []
     libdirs.append(str(bindir.parent / "lib"))
     return any((Path(d) / "pg_cron.so").exists() for d in libdirs)
@@ -114,8 +119,19 @@ def start() -> str:
         return url()
     _prepare_home()
     if not (data_dir() / "PG_VERSION").exists():
-        _run([str(bindir / "initdb"), "-D", str(data_dir()), "-U", "postgres", "--auth=trust",
-              "-E", "UTF8", "--no-instructions"])
+        _run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(data_dir()),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ]
+        )
         settings = [
             f"port = {port()}",
             "listen_addresses = ''",
@@ -128,18 +144,30 @@ def start() -> str:
             settings.append("shared_preload_libraries = 'pg_cron'")
         with open(data_dir() / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write("\n# pgpkg embedded default\n" + "\n".join(settings) + "\n")
-    result = _run([str(bindir / "pg_ctl"), "start", "-w", "-D", str(data_dir()),
-                   "-l", str(home() / "server.log")], check=False)
+    result = _run(
+        [str(bindir / "pg_ctl"), "start", "-w", "-D", str(data_dir()), "-l", str(home() / "server.log")], check=False
+    )
     if result.returncode != 0:
-        raise ServerNotAvailable(f"the embedded PostgreSQL did not start: {result.stderr.strip()} "
-                                 f"(log: {home() / 'server.log'})")
+        raise ServerNotAvailable(
+            f"the embedded PostgreSQL did not start: {result.stderr.strip()} (log: {home() / 'server.log'})"
+        )
     _ensure_database(bindir)
     return url()
 
 
 def _ensure_database(bindir: Path) -> None:
-    psql = [str(bindir / "psql"), "-h", str(socket_dir()), "-p", str(port()), "-U", "postgres", "-d", "postgres",
-            "-tAc"]
+    psql = [
+        str(bindir / "psql"),
+        "-h",
+        str(socket_dir()),
+        "-p",
+        str(port()),
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-tAc",
+    ]
     exists = _run([*psql, f"SELECT 1 FROM pg_database WHERE datname = '{DBNAME}'"]).stdout.strip()
     if not exists:
         _run([*psql, f"CREATE DATABASE {DBNAME}"])

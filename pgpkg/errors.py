@@ -14,8 +14,9 @@ class PgpkgError(Exception):
 
     sqlstate: str | None = None
 
-    def __init__(self, message: str, *, sqlstate: str | None = None, detail: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, sqlstate: str | None = None, detail: str | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(message)
         self.sqlstate = sqlstate or self.sqlstate
         self.detail = detail
@@ -65,8 +66,7 @@ class ServerNotAvailable(PgpkgError):
 
 
 _BY_SQLSTATE: dict[str, type[PgpkgError]] = {
-    cls.sqlstate: cls for cls in (InvalidArgument, NullArgument, BatchTooLarge, Forbidden, LockTimeout)
-    if cls.sqlstate
+    cls.sqlstate: cls for cls in (InvalidArgument, NullArgument, BatchTooLarge, Forbidden, LockTimeout) if cls.sqlstate
 }
 
 
@@ -74,5 +74,6 @@ def from_psycopg(error: psycopg.Error) -> PgpkgError:
     """The pgpkg exception for a psycopg error, keeping PostgreSQL's diagnostics."""
     diag = error.diag
     cls = _BY_SQLSTATE.get(error.sqlstate or "", PgpkgError)
-    return cls(diag.message_primary or str(error), sqlstate=error.sqlstate,
-               detail=diag.message_detail, hint=diag.message_hint)
+    return cls(
+        diag.message_primary or str(error), sqlstate=error.sqlstate, detail=diag.message_detail, hint=diag.message_hint
+    )

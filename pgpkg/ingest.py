@@ -23,8 +23,19 @@ import psycopg
 from pgpkg import db, errors
 
 FORMATS = ("ndjson", "json", "csv")
-KNOWN_KEYS = {"project_id", "event_id", "occurred_at", "session_id", "user_id", "event_type", "name",
-              "experiment_id", "variant_key", "value", "properties"}
+KNOWN_KEYS = {
+    "project_id",
+    "event_id",
+    "occurred_at",
+    "session_id",
+    "user_id",
+    "event_type",
+    "name",
+    "experiment_id",
+    "variant_key",
+    "value",
+    "properties",
+}
 _READ_SIZE = 1 << 20
 
 
@@ -58,8 +69,7 @@ def detect_format(path: Path) -> str:
         with path.open("rb") as f:
             head = f.read(4096).lstrip()
         return "json" if head.startswith(b"[") else "ndjson"
-    raise errors.InvalidArgument(f"cannot tell the format of {path.name}",
-                                 hint="Use --format ndjson|json|csv.")
+    raise errors.InvalidArgument(f"cannot tell the format of {path.name}", hint="Use --format ndjson|json|csv.")
 
 
 def _clean(text: str) -> str:
@@ -97,8 +107,9 @@ def iter_json_array(stream: TextIO) -> Iterator[tuple[int, str]]:
 
     skip_blanks()
     if position >= len(buffer) or buffer[position] != "[":
-        raise errors.InvalidArgument("JSON array expected: the file does not start with '['",
-                                     hint="Use --format ndjson for one event per line.")
+        raise errors.InvalidArgument(
+            "JSON array expected: the file does not start with '['", hint="Use --format ndjson for one event per line."
+        )
     position += 1
     number = 0
     while True:
@@ -121,7 +132,8 @@ def iter_json_array(stream: TextIO) -> Iterator[tuple[int, str]]:
             except json.JSONDecodeError as error:
                 if not fill():
                     raise errors.InvalidArgument(
-                        f"malformed JSON array at element {number + 1}: {error.msg}") from error
+                        f"malformed JSON array at element {number + 1}: {error.msg}"
+                    ) from error
         number += 1
         position = end
         yield number, _clean(json.dumps(element, ensure_ascii=False))
@@ -158,7 +170,9 @@ def iter_csv(stream: TextIO) -> Iterator[tuple[int, str]]:
 
 
 _READERS: dict[str, Callable[[TextIO], Iterator[tuple[int, str]]]] = {
-    "ndjson": iter_ndjson, "json": iter_json_array, "csv": iter_csv,
+    "ndjson": iter_ndjson,
+    "json": iter_json_array,
+    "csv": iter_csv,
 }
 
 
@@ -173,9 +187,16 @@ def _batches(items: Iterator[tuple[int, str]], size: int) -> Iterator[list[tuple
         yield batch
 
 
-def ingest(path: str | Path, dsn: str | None = None, *, fmt: str | None = None, batch_size: int = 5000,
-           source: str | None = None, drain_default: bool = True,
-           progress: Callable[[int, int, IngestSummary], None] | None = None) -> IngestSummary:
+def ingest(
+    path: str | Path,
+    dsn: str | None = None,
+    *,
+    fmt: str | None = None,
+    batch_size: int = 5000,
+    source: str | None = None,
+    drain_default: bool = True,
+    progress: Callable[[int, int, IngestSummary], None] | None = None,
+) -> IngestSummary:
     """Stream a file of events into analytics.events; return what happened to them.
 
     progress(bytes_read, bytes_total, summary) is called after every batch.
@@ -190,8 +211,10 @@ def ingest(path: str | Path, dsn: str | None = None, *, fmt: str | None = None, 
     total = path.stat().st_size
     started = time.perf_counter()
     with db.connect(dsn) as conn, path.open("r", encoding="utf-8", newline="" if fmt == "csv" else None) as f:
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS pgpkg_ingest_staging "
-                     "(line_no bigint NOT NULL, document text NOT NULL) ON COMMIT DELETE ROWS")
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS pgpkg_ingest_staging "
+            "(line_no bigint NOT NULL, document text NOT NULL) ON COMMIT DELETE ROWS"
+        )
         conn.commit()
         for batch in _batches(_READERS[fmt](f), batch_size):
             result = _ingest_batch(conn, batch, source)
@@ -201,8 +224,9 @@ def ingest(path: str | Path, dsn: str | None = None, *, fmt: str | None = None, 
             summary.rejected += len(result["rejected"])
             for rejection in result["rejected"]:
                 if len(summary.rejected_samples) < 20:
-                    summary.rejected_samples.append({"line": batch[rejection["index"]][0], "code": rejection["code"],
-                                                     "reason": rejection["reason"]})
+                    summary.rejected_samples.append(
+                        {"line": batch[rejection["index"]][0], "code": rejection["code"], "reason": rejection["reason"]}
+                    )
             if progress:
                 summary.seconds = time.perf_counter() - started
                 progress(f.buffer.tell() if hasattr(f, "buffer") else 0, total, summary)
@@ -214,12 +238,15 @@ def ingest(path: str | Path, dsn: str | None = None, *, fmt: str | None = None, 
 
 def _ingest_batch(conn: psycopg.Connection[Any], batch: list[tuple[int, str]], source: str) -> dict[str, Any]:
     try:
-        with conn.cursor() as cur:
-            with cur.copy("COPY pg_temp.pgpkg_ingest_staging (line_no, document) FROM STDIN") as copy:
-                for number, document in batch:
-                    copy.write_row((number, document))
-        result = db.call(conn, "SELECT analytics.ingest_documents(array_agg(document ORDER BY line_no), %s) AS result "
-                               "FROM pg_temp.pgpkg_ingest_staging", (source,))
+        with conn.cursor() as cur, cur.copy("COPY pg_temp.pgpkg_ingest_staging (line_no, document) FROM STDIN") as copy:
+            for number, document in batch:
+                copy.write_row((number, document))
+        result = db.call(
+            conn,
+            "SELECT analytics.ingest_documents(array_agg(document ORDER BY line_no), %s) AS result "
+            "FROM pg_temp.pgpkg_ingest_staging",
+            (source,),
+        )
         conn.commit()
         return result
     except BaseException:
@@ -246,6 +273,8 @@ def print_progress(done: int, total: int, summary: IngestSummary) -> None:
     width = 30
     fraction = min(done / total, 1.0) if total else 1.0
     bar = "#" * int(fraction * width)
-    sys.stderr.write(f"\r[{bar:<{width}}] {fraction:6.1%}  {summary.events:,} events  "
-                     f"{summary.events_per_second:,.0f}/s  {summary.rejected:,} rejected")
+    sys.stderr.write(
+        f"\r[{bar:<{width}}] {fraction:6.1%}  {summary.events:,} events  "
+        f"{summary.events_per_second:,.0f}/s  {summary.rejected:,} rejected"
+    )
     sys.stderr.flush()

@@ -13,8 +13,9 @@ TOOLS = ["Start/Sit", "FAAB", "Decisions"]
 CLICK_TARGETS = ["cta-signup", "nav-docs", "contact-email", "contact-phone", "share"]
 
 
-def events(count: int, *, days: int = 1, projects: int = 1, seed: int = 42,
-           end: datetime | None = None) -> Iterator[dict[str, Any]]:
+def events(
+    count: int, *, days: int = 1, projects: int = 1, seed: int = 42, end: datetime | None = None
+) -> Iterator[dict[str, Any]]:
     """`count` events spread over the last `days` days (UTC) before `end`, in time order,
     in sessions of a few events each, over `projects` tenants."""
     rng = random.Random(seed)
@@ -31,16 +32,21 @@ def events(count: int, *, days: int = 1, projects: int = 1, seed: int = 42,
         at = start + timedelta(seconds=span * min(emitted / count, 0.999) + rng.random() * 60)
         variant = rng.choice(["control", "treatment"])
         for step in range(min(rng.randint(1, 8), count - emitted)):
-            kind = "pageview" if step == 0 else rng.choice(["pageview", "click", "tool_used", "api_call", "exposure",
-                                                            "conversion"])
+            kind = (
+                "pageview"
+                if step == 0
+                else rng.choice(["pageview", "click", "tool_used", "api_call", "exposure", "conversion"])
+            )
             event: dict[str, Any] = {
                 "project_id": project,
                 "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 "occurred_at": min(at, end).isoformat(),
                 "session_id": session_id,
                 "event_type": kind,
-                "properties": {"plan": rng.choice(["free", "pro"]), "risk_mode": rng.choice(["protect", "neutral",
-                                                                                              "chase"])},
+                "properties": {
+                    "plan": rng.choice(["free", "pro"]),
+                    "risk_mode": rng.choice(["protect", "neutral", "chase"]),
+                },
             }
             if user_id:
                 event["user_id"] = user_id

@@ -4,13 +4,24 @@
 -- group roles: Citus connects to workers as a SECURITY DEFINER function's
 -- owner. The group roles only receive grants. PUBLIC gets nothing.
 
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA analytics FROM PUBLIC;
-REVOKE ALL ON ALL TABLES IN SCHEMA analytics FROM PUBLIC;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA analytics FROM PUBLIC;
--- Start from nothing, so that this file is the whole truth.
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA analytics FROM analytics_ingest, analytics_reader, analytics_admin;
-REVOKE ALL ON ALL TABLES IN SCHEMA analytics FROM analytics_ingest, analytics_reader, analytics_admin;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA analytics FROM analytics_ingest, analytics_reader, analytics_admin;
+-- Start from nothing, so that this file is the whole truth. Partitions of
+-- analytics.events are left alone: privileges are checked on the parent.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA analytics
+  FROM PUBLIC, analytics_ingest, analytics_reader, analytics_admin;
+DO $revoke$
+DECLARE
+  v_relation regclass;
+BEGIN
+  FOR v_relation IN
+    SELECT c.oid::regclass FROM pg_catalog.pg_class c
+     WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+       AND NOT c.relispartition AND c.relacl IS NOT NULL
+  LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC, analytics_ingest, analytics_reader, analytics_admin',
+                              v_relation);
+  END LOOP;
+END
+$revoke$;
 
 GRANT USAGE ON SCHEMA analytics TO analytics_ingest, analytics_reader, analytics_admin;
 
@@ -28,6 +39,18 @@ GRANT EXECUTE ON FUNCTION
   analytics.create_partitions(date, date),
   analytics.status()
 TO analytics_admin;
-GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO analytics_admin;
+DO $admin_reads$
+DECLARE
+  v_relation regclass;
+BEGIN
+  FOR v_relation IN
+    SELECT c.oid::regclass FROM pg_catalog.pg_class c
+     WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+       AND NOT c.relispartition
+  LOOP
+    EXECUTE pg_catalog.format('GRANT SELECT ON %s TO analytics_admin', v_relation);
+  END LOOP;
+END
+$admin_reads$;
 GRANT UPDATE (value) ON analytics.settings TO analytics_admin;
 GRANT INSERT, UPDATE, DELETE ON analytics.project_settings TO analytics_admin;

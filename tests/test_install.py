@@ -1,0 +1,153 @@
+"""Install paths: yoyo and `pgpkg install` give the same catalog; idempotence, upgrade, rollback."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from yoyo import get_backend, read_migrations
+
+from pgpkg import checksum
+from pgpkg.install import install, uninstall, yoyo_url
+from tests.catalog import snapshot
+from tests.conftest import ROOT
+
+MIGRATIONS = str(ROOT / "migrations")
+
+
+def yoyo_cli(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "yoyo", *args], check=True, capture_output=True, cwd=ROOT)
+
+
+def yoyo(command: str, dsn: str, *extra: str) -> None:
+    yoyo_cli(command, "--batch", "--database", yoyo_url(dsn), *extra, MIGRATIONS)
+
+
+def test_yoyo_apply_and_pgpkg_install_give_the_same_catalog(empty_database):
+    by_yoyo, by_pgpkg = empty_database(), empty_database()
+    yoyo("apply", by_yoyo)
+    install(by_pgpkg)
+    reference = snapshot(by_pgpkg)
+    assert snapshot(by_yoyo) == reference
+    assert reference["functions"] and reference["indexes"] and reference["relations"]
+
+
+def test_applying_twice_changes_nothing(empty_database):
+    dsn = empty_database()
+    first = install(dsn)
+    before = snapshot(dsn)
+    second = install(dsn)
+    yoyo("apply", dsn)
+    assert first["applied"] and second["applied"] == []
+    assert snapshot(dsn) == before
+
+
+def test_plain_yoyo_apply_of_a_newer_checkout_refreshes_functions(empty_database):
+    fresh, upgraded = empty_database(), empty_database()
+    install(fresh)
+    # An older install: every migration but the newest, with stale functions.
+    backend = get_backend(yoyo_url(upgraded))
+    migrations = read_migrations(MIGRATIONS)
+    with backend.lock():
+        backend.apply_migrations_only(backend.to_apply(migrations[:-1]))
+    with psycopg.connect(upgraded, autocommit=True) as conn:
+        conn.execute("CREATE FUNCTION analytics.status() RETURNS jsonb LANGUAGE sql AS $$ SELECT '{}'::jsonb $$")
+    yoyo("apply", upgraded)
+    assert snapshot(upgraded) == snapshot(fresh)
+
+
+def test_every_change_to_sql_ships_with_a_migration():
+    newest = checksum.newest_migration()
+    expected = checksum.sql_checksum()
+    assert checksum.recorded_checksum(newest) == expected, (
+        f"sql/ changed since {newest.name} was written. Add a new migration (it may hold only comments) whose "
+        f"header carries the line\n-- sql-checksum: {expected}\nso that `yoyo apply` re-applies sql/."
+    )
+
+
+def test_migrate_up_down_up(empty_database):
+    dsn = empty_database()
+    yoyo("apply", dsn)
+    installed = snapshot(dsn)
+    yoyo("rollback", dsn, "--all")
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT to_regnamespace('analytics')").fetchone()[0] is None
+    yoyo("apply", dsn)
+    assert snapshot(dsn) == installed
+
+
+def test_every_migration_has_a_rollback_and_a_numbered_name():
+    for path in (ROOT / "migrations").glob("*.sql"):
+        if path.name.endswith(".rollback.sql"):
+            continue
+        assert re.fullmatch(r"\d{4}_[a-z0-9_]+\.sql", path.name), path.name
+        assert path.with_name(path.stem + ".rollback.sql").exists(), f"{path.name} has no rollback"
+
+
+def test_uninstall_keeps_roles_that_another_database_uses(empty_database, conn):
+    dsn = empty_database()
+    install(dsn)
+    result = uninstall(dsn)
+    assert len(result["rolled_back"]) == len(read_migrations(MIGRATIONS))
+    assert snapshot(dsn)["schemas"] == []
+    # The test's own database (a clone of the installed template) still holds grants to the roles.
+    roles = conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'analytics\\_%' ORDER BY 1").fetchall()
+    assert [r["rolname"] for r in roles] == ["analytics_admin", "analytics_ingest", "analytics_reader"]
+    assert conn.execute("SELECT analytics.track_event('s', 'click') IS NOT NULL AS ok").fetchone()["ok"]
+
+
+def test_install_into_two_databases_of_one_cluster(empty_database):
+    first, second = empty_database(), empty_database()
+    install(first)
+    install(second)
+    assert snapshot(first) == snapshot(second)
+
+
+def test_functions_and_views_match_the_files_one_to_one(conn):
+    files = {p.stem for p in (ROOT / "sql" / "functions").glob("*.sql")}
+    functions = conn.execute("SELECT proname FROM pg_proc WHERE pronamespace = 'analytics'::regnamespace").fetchall()
+    names = [f["proname"] for f in functions]
+    assert sorted(set(names)) == sorted(files), "each function lives in sql/functions/<its name>.sql"
+    assert len(names) == len(set(names)), "no overloads: PostgREST exposes only one"
+    views = {p.stem for p in (ROOT / "sql" / "views").glob("*.sql")}
+    in_db = conn.execute(
+        "SELECT relname FROM pg_class WHERE relnamespace = 'analytics'::regnamespace AND relkind IN ('v', 'm')"
+    ).fetchall()
+    assert {v["relname"] for v in in_db} == views
+
+
+def test_every_function_states_its_contract(conn):
+    rows = conn.execute("""
+        SELECT proname, obj_description(oid, 'pg_proc') AS comment, prosrc, proconfig, prosecdef
+          FROM pg_proc WHERE pronamespace = 'analytics'::regnamespace""").fetchall()
+    for row in rows:
+        assert row["comment"], f"{row['proname']} has no COMMENT"
+        assert "Contract:" in row["prosrc"] and "Example:" in row["prosrc"], f"{row['proname']} lacks its header"
+        assert row["proconfig"] and any(c.startswith("search_path=pg_catalog, pg_temp") for c in row["proconfig"]), (
+            f"{row['proname']} must pin search_path = pg_catalog, pg_temp"
+        )
+
+
+def test_wheel_carries_sql_and_migrations(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = Path(tmp_path).glob("pgpkg-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for path in [*ROOT.glob("sql/**/*.sql"), *ROOT.glob("migrations/*")]:
+        assert f"pgpkg/{path.relative_to(ROOT).as_posix()}" in names
+
+
+@pytest.mark.parametrize("command", [["install"], ["status"]])
+def test_cli_with_dsn(dsn, command):
+    result = subprocess.run(
+        [sys.executable, "-m", "pgpkg.cli", "--dsn", dsn, *command], capture_output=True, text=True, check=True
+    )
+    assert '"partitions"' in result.stdout
