@@ -200,9 +200,10 @@ BEGIN
     RETURNING 1
   ),
   valid AS (
-    -- The first occurrence of an event_id in the batch wins; later ones are
-    -- duplicates.
-    SELECT DISTINCT ON (c.project_id, c.event_id)
+    -- An event is identified by (project_id, event_id, occurred_at), the
+    -- primary key: the first occurrence in the batch wins, later ones are
+    -- duplicates, exactly as across batches.
+    SELECT DISTINCT ON (c.project_id, c.event_id, c.occurred_at)
            c.batch_index, c.project_id, c.event_id, c.occurred_at, c.occurred_defaulted, c.given_event_id,
            c.session_text AS session_id, c.doc ->> 'user_id' AS user_id, c.event_type_text AS event_type,
            c.doc ->> 'name' AS name, c.value, coalesce(c.doc -> 'properties', '{}'::jsonb) AS properties,
@@ -210,7 +211,7 @@ BEGIN
            coalesce(c.doc ->> 'variant_key', c.doc -> 'properties' ->> 'variantKey') AS variant_key
       FROM checked c
      WHERE c.code IS NULL
-     ORDER BY c.project_id, c.event_id, c.batch_index
+     ORDER BY c.project_id, c.event_id, c.occurred_at, c.batch_index
   ),
   valid_count AS (
     SELECT pg_catalog.count(*) AS n FROM checked c WHERE c.code IS NULL

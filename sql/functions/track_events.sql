@@ -8,8 +8,10 @@ AS $function$
 Contract: the RPC door for batches (POST /rpc/track_events {"events": [...]}).
   Stores the valid events in one set-based insert and records each invalid
   one in analytics.rejected_events with its reason: a bad event never sinks
-  the batch. Duplicates (same project_id and event_id) are counted, not
-  stored twice, across batches and retries.
+  the batch. Duplicates are counted, not stored twice, within and across
+  batches: an event is identified by (project_id, event_id, occurred_at),
+  and a retry that omits occurred_at is recognised by its event_id among
+  the last day's events.
   The parameter is json, not jsonb, on purpose: jsonb refuses a \u0000
   escape while parsing the whole argument, so one bad string would fail the
   call before this function could reject just that event.
