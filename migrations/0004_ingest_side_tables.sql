@@ -1,7 +1,7 @@
 -- 0004: the tables beside the event store: rejected events, users, sessions,
 -- and the log of touched rollup buckets.
 -- depends: 0003_events
--- sql-checksum: a34d56bef672e3c096df2c42e0e4170f94440a836045ac9c9a0c82c8aec1b9d8
+-- sql-checksum: e5bbf941cb7216712aca5137db3c0c9f77b78e4651ad6625ff4dc8b59ba51d85
 
 -- Every submitted event is either stored in analytics.events or recorded here
 -- with the reason, never silently dropped. The raw input is kept as text:

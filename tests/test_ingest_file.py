@@ -42,7 +42,7 @@ def test_ndjson_with_good_and_bad_lines(dsn, conn, tmp_path):
     assert (summary.events, summary.accepted, summary.rejected) == (253, 250, 3)
     assert count(conn) == 250
     by_line = {s["line"]: s["code"] for s in summary.rejected_samples}
-    assert by_line == {11: "invalid_data", 21: "missing_session_id", 41: "nul_character"}
+    assert by_line == {11: "invalid_json", 21: "missing_session_id", 41: "nul_character"}
     assert count(conn, "analytics.rejected_events") == 3
     source = conn.execute("SELECT DISTINCT source FROM analytics.rejected_events").fetchone()["source"]
     assert source == "ingest:events.ndjson"

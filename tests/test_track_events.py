@@ -100,6 +100,9 @@ def test_missing_occurred_at_means_now(conn):
         (ev(occurred_at=True), "invalid_occurred_at"),
         (ev(occurred_at=NOW.timestamp() * 1000), "invalid_occurred_at"),  # milliseconds: out of range
         (ev(event_id="not-a-uuid"), "invalid_event_id"),
+        (ev(event_id=12), "invalid_event_id"),
+        (ev(occurred_at="2026-13-45T00:00:00Z"), "invalid_occurred_at"),
+        (ev(occurred_at="infinity"), "invalid_occurred_at"),
         (ev(value="12"), "invalid_value"),
         (ev(user_id=["u"]), "invalid_user_id"),
         (ev(name=5), "invalid_name"),
@@ -146,7 +149,7 @@ def test_value_failing_a_cast_is_isolated_by_bisection(conn):
     body = json.dumps(events).replace("Infinity", "1e400")
     result = conn.execute("SELECT analytics.track_events(%s::json) AS r", (body,)).fetchone()["r"]
     assert result["accepted"] == 98
-    assert [(r["index"], r["code"]) for r in result["rejected"]] == [(37, "invalid_data"), (80, "invalid_data")]
+    assert [(r["index"], r["code"]) for r in result["rejected"]] == [(37, "invalid_occurred_at"), (80, "invalid_value")]
     assert "out of range" in result["rejected"][0]["reason"]
     assert conn.execute("SELECT count(*) AS n FROM analytics.rejected_events").fetchone()["n"] == 2
 

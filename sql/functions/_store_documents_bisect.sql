@@ -13,7 +13,9 @@ Contract: store a batch through analytics._store_documents(), and when a
   document still breaks the set-based statement (a value no pre-check
   catches, such as 2024-02-30 or malformed JSON text), split the batch in
   halves and retry each, until the offending documents stand alone; those are
-  rejected with code invalid_data and PostgreSQL's own message as reason.
+  rejected with the code of the field at fault (_diagnose_document():
+  invalid_json, invalid_event_id, invalid_occurred_at, invalid_value, or
+  invalid_data) and PostgreSQL's own message in the reason.
   The common case is one statement; a batch with k bad documents costs about
   2 k log2(n) statements. A bad document never sinks the batch.
 Parameters: as analytics._store_documents().
@@ -27,6 +29,7 @@ DECLARE
   v_left   jsonb;
   v_right  jsonb;
   v_reason text;
+  v_diagnosis text[];
 BEGIN
   IF v_n = 0 THEN
     RETURN '{"accepted": 0, "duplicates": 0, "rejected": []}'::jsonb;
@@ -37,12 +40,14 @@ BEGIN
     v_reason := SQLERRM;
   END;
   IF v_n = 1 THEN
+    v_diagnosis := analytics._diagnose_document(documents[1]);
+    v_diagnosis[2] := coalesce(v_diagnosis[2], v_reason);
     INSERT INTO analytics.rejected_events (project_id, source, batch_index, code, reason, document)
-    VALUES (coalesce(bound_project, 'default'), source, batch_indexes[1], 'invalid_data', v_reason, documents[1]);
+    VALUES (coalesce(bound_project, 'default'), source, batch_indexes[1], v_diagnosis[1], v_diagnosis[2], documents[1]);
     RETURN pg_catalog.jsonb_build_object(
       'accepted', 0, 'duplicates', 0,
       'rejected', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-        'index', batch_indexes[1], 'code', 'invalid_data', 'reason', v_reason)));
+        'index', batch_indexes[1], 'code', v_diagnosis[1], 'reason', v_diagnosis[2])));
   END IF;
   v_half := v_n / 2;
   v_left := analytics._store_documents_bisect(documents[1:v_half], batch_indexes[1:v_half], source, bound_project);
