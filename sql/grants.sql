@@ -33,11 +33,26 @@ GRANT EXECUTE ON FUNCTION
   analytics.identify(text, jsonb, text)
 TO analytics_ingest;
 
--- analytics_admin: maintenance, settings, and reading everything.
+-- analytics_reader: the read functions and the views over rollups.
+GRANT EXECUTE ON FUNCTION
+  analytics.hourly_rollups(integer, text, text)
+TO analytics_reader, analytics_admin;
+
+-- analytics_admin: maintenance, jobs, settings, and reading everything.
 GRANT EXECUTE ON FUNCTION
   analytics.maintain_partitions(integer),
   analytics.create_partitions(date, date),
-  analytics.status()
+  analytics.status(),
+  analytics.health(),
+  analytics.refresh_rollups(integer),
+  analytics.aggregate_analytics_daily(date),
+  analytics.backfill_aggregates(date, date),
+  analytics.cleanup_old_raw_events(integer),
+  analytics.cleanup(),
+  analytics.refresh_views(),
+  analytics.run_job(text),
+  analytics.schedule_jobs(),
+  analytics.unschedule_jobs()
 TO analytics_admin;
 DO $admin_reads$
 DECLARE

@@ -1,0 +1,15 @@
+-- Views over these tables are repeatable objects (sql/views/); they go first.
+DROP VIEW IF EXISTS analytics.job_status;
+DROP MATERIALIZED VIEW IF EXISTS analytics.experiment_variant_stats;
+DELETE FROM analytics.settings WHERE key LIKE 'schedule.%' OR key = 'rollup_max_buckets';
+DROP TABLE analytics.job_runs;
+DROP TABLE analytics.rollup_experiments CASCADE;
+DROP TABLE analytics.experiment_sessions;
+DROP TABLE analytics.experiment_session_hours;
+DROP TABLE analytics.session_hours;
+DROP TABLE analytics.rollup_daily_users;
+DROP TABLE analytics.rollup_daily_totals;
+DROP TABLE analytics.rollup_daily;
+DROP TABLE analytics.rollup_hourly_properties;
+DROP TABLE analytics.rollup_hourly_totals;
+DROP TABLE analytics.rollup_hourly;

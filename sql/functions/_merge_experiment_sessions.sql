@@ -1,0 +1,88 @@
+CREATE OR REPLACE FUNCTION analytics._merge_experiment_sessions(experiment_session_keys text[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $function$
+/*
+Contract: rebuild analytics.experiment_sessions for the given experiment
+  sessions from their per-hour facts, with exposure-gated semantics: the
+  session belongs to the variant of its first exposure, and only
+  conversions at or after that exposure count (conversions carry the
+  experiment_id, or experimentId in properties). Then rebuild the variant
+  totals (analytics.rollup_experiments) of the experiments concerned.
+Parameters: experiment_session_keys: JSON arrays ["project_id", "experiment_id", "session_id"] as text.
+Returns: the number of experiment sessions rebuilt.
+Example: SELECT analytics._merge_experiment_sessions(ARRAY['["default", "checkout-button", "s1"]']);
+*/
+DECLARE
+  v_rows bigint;
+BEGIN
+  IF coalesce(pg_catalog.cardinality(experiment_session_keys), 0) = 0 THEN
+    RETURN 0;
+  END IF;
+  WITH keys AS MATERIALIZED (
+    SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS experiment_id, k::jsonb ->> 2 AS session_id
+      FROM unnest(experiment_session_keys) AS u(k)
+  ), facts AS MATERIALIZED (
+    SELECT h.* FROM keys k
+      JOIN analytics.experiment_session_hours h
+        ON h.project_id = k.project_id AND h.experiment_id = k.experiment_id AND h.session_id = k.session_id
+  ), exposed AS (
+    SELECT DISTINCT ON (f.project_id, f.experiment_id, f.session_id)
+           f.project_id, f.experiment_id, f.session_id, f.variant_key, f.first_exposure_at AS exposed_at
+      FROM facts f WHERE f.first_exposure_at IS NOT NULL
+     ORDER BY f.project_id, f.experiment_id, f.session_id, f.first_exposure_at
+  ), merged AS (
+    SELECT x.project_id, x.experiment_id, x.session_id, x.variant_key, x.exposed_at,
+           (SELECT pg_catalog.sum(f.exposures) FROM facts f
+             WHERE f.project_id = x.project_id AND f.experiment_id = x.experiment_id AND f.session_id = x.session_id)
+             AS exposures,
+           c.conversions, c.first_conversion_at
+      FROM exposed x
+      LEFT JOIN LATERAL (
+        SELECT pg_catalog.count(t.at) AS conversions, pg_catalog.min(t.at) AS first_conversion_at
+          FROM facts f CROSS JOIN LATERAL unnest(f.conversion_times) AS t(at)
+         WHERE f.project_id = x.project_id AND f.experiment_id = x.experiment_id AND f.session_id = x.session_id
+           AND t.at >= x.exposed_at
+      ) c ON true
+  ), upserted AS (
+    INSERT INTO analytics.experiment_sessions
+           (project_id, experiment_id, session_id, variant_key, exposed_at, exposures, conversions, first_conversion_at)
+    SELECT m.project_id, m.experiment_id, m.session_id, m.variant_key, m.exposed_at, m.exposures,
+           coalesce(m.conversions, 0), m.first_conversion_at
+      FROM merged m
+    ON CONFLICT (project_id, experiment_id, session_id) DO UPDATE
+       SET variant_key = excluded.variant_key, exposed_at = excluded.exposed_at, exposures = excluded.exposures,
+           conversions = excluded.conversions, first_conversion_at = excluded.first_conversion_at
+    RETURNING 1
+  )
+  SELECT pg_catalog.count(*) INTO v_rows FROM upserted;
+
+  -- Experiment sessions left without any exposure.
+  DELETE FROM analytics.experiment_sessions s
+   USING (SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS experiment_id, k::jsonb ->> 2 AS session_id
+            FROM unnest(experiment_session_keys) AS u(k)) k
+   WHERE s.project_id = k.project_id AND s.experiment_id = k.experiment_id AND s.session_id = k.session_id
+     AND NOT EXISTS (SELECT 1 FROM analytics.experiment_session_hours h
+                      WHERE h.project_id = k.project_id AND h.experiment_id = k.experiment_id
+                        AND h.session_id = k.session_id AND h.first_exposure_at IS NOT NULL);
+
+  -- Variant totals of the experiments concerned.
+  DELETE FROM analytics.rollup_experiments r
+   USING (SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS experiment_id
+            FROM unnest(experiment_session_keys) AS u(k)) k
+   WHERE r.project_id = k.project_id AND r.experiment_id = k.experiment_id;
+  INSERT INTO analytics.rollup_experiments
+         (project_id, experiment_id, variant_key, exposed_sessions, exposures, converted_sessions, conversions)
+  SELECT s.project_id, s.experiment_id, s.variant_key, pg_catalog.count(*), pg_catalog.sum(s.exposures),
+         pg_catalog.count(*) FILTER (WHERE s.conversions > 0), pg_catalog.sum(s.conversions)
+    FROM (SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS experiment_id
+            FROM unnest(experiment_session_keys) AS u(k)) k
+    JOIN analytics.experiment_sessions s ON s.project_id = k.project_id AND s.experiment_id = k.experiment_id
+   GROUP BY s.project_id, s.experiment_id, s.variant_key;
+  RETURN v_rows;
+END
+$function$;
+
+COMMENT ON FUNCTION analytics._merge_experiment_sessions(text[]) IS
+  'Internal: rebuild exposure-gated experiment sessions and variant totals from their per-hour facts.';

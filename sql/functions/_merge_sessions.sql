@@ -1,0 +1,52 @@
+CREATE OR REPLACE FUNCTION analytics._merge_sessions(session_keys text[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $function$
+/*
+Contract: rebuild the rows of analytics.sessions for the given sessions by
+  merging their per-hour facts (analytics.session_hours): first and last
+  event, event count, the user, the entry page (first pageview) and exit
+  page (last pageview). A session with no facts left is removed.
+Parameters: session_keys: JSON arrays ["project_id", "session_id"] as text.
+Returns: the number of sessions rebuilt.
+Example: SELECT analytics._merge_sessions(ARRAY['["default", "s1"]']);
+*/
+DECLARE
+  v_rows bigint;
+BEGIN
+  IF coalesce(pg_catalog.cardinality(session_keys), 0) = 0 THEN
+    RETURN 0;
+  END IF;
+  WITH keys AS MATERIALIZED (
+    SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS session_id FROM unnest(session_keys) AS u(k)
+  ), merged AS (
+    INSERT INTO analytics.sessions
+           (project_id, session_id, user_id, first_seen, last_seen, event_count, entry_page, exit_page)
+    SELECT h.project_id, h.session_id,
+           (pg_catalog.array_agg(h.user_id ORDER BY h.last_at DESC) FILTER (WHERE h.user_id IS NOT NULL))[1],
+           pg_catalog.min(h.first_at), pg_catalog.max(h.last_at), pg_catalog.sum(h.events),
+           (pg_catalog.array_agg(h.entry_page ORDER BY h.entry_at) FILTER (WHERE h.entry_at IS NOT NULL))[1],
+           (pg_catalog.array_agg(h.exit_page ORDER BY h.exit_at DESC) FILTER (WHERE h.exit_at IS NOT NULL))[1]
+      FROM keys k
+      JOIN analytics.session_hours h ON h.project_id = k.project_id AND h.session_id = k.session_id
+     GROUP BY h.project_id, h.session_id
+    ON CONFLICT (project_id, session_id) DO UPDATE
+       SET user_id = excluded.user_id, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+           event_count = excluded.event_count, entry_page = excluded.entry_page, exit_page = excluded.exit_page
+    RETURNING 1
+  )
+  SELECT pg_catalog.count(*) INTO v_rows FROM merged;
+  -- Sessions whose every event is gone (a DELETE of raw events).
+  DELETE FROM analytics.sessions s
+   USING (SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS session_id
+            FROM unnest(session_keys) AS u(k)) k
+   WHERE s.project_id = k.project_id AND s.session_id = k.session_id
+     AND NOT EXISTS (SELECT 1 FROM analytics.session_hours h
+                      WHERE h.project_id = k.project_id AND h.session_id = k.session_id);
+  RETURN v_rows;
+END
+$function$;
+
+COMMENT ON FUNCTION analytics._merge_sessions(text[]) IS
+  'Internal: rebuild analytics.sessions rows from their per-hour facts.';

@@ -1,0 +1,66 @@
+CREATE OR REPLACE FUNCTION analytics._recompute_days(projects text[], days date[])
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $function$
+/*
+Contract: make the daily rollups (rollup_daily, rollup_daily_totals,
+  rollup_daily_users) of the given (project, local day) pairs equal to a
+  GROUP BY over the raw events of those days, cut in each project's time
+  zone (setting time_zone), whatever the session's zone. Reads only the
+  partitions of those days, and only the rows of those projects.
+Parameters: projects[i], days[i]: the i-th project day. Duplicates are fine.
+Returns: {"days": [{"project_id", "day"}], "rows": n}
+Example: SELECT analytics._recompute_days(ARRAY['default'], ARRAY[current_date]);
+*/
+DECLARE
+  v_rows bigint;
+  v_days jsonb;
+BEGIN
+  DELETE FROM analytics.rollup_daily r USING analytics._day_bounds(projects, days) d WHERE r.project_id = d.project_id AND r.day = d.day;
+  DELETE FROM analytics.rollup_daily_totals r USING analytics._day_bounds(projects, days) d WHERE r.project_id = d.project_id AND r.day = d.day;
+  DELETE FROM analytics.rollup_daily_users r USING analytics._day_bounds(projects, days) d WHERE r.project_id = d.project_id AND r.day = d.day;
+
+  WITH ev AS MATERIALIZED (
+    SELECT e.project_id, d.day, e.session_id, e.user_id, e.event_type, e.name, e.value, e.occurred_at
+      FROM analytics._day_bounds(projects, days) d
+      JOIN LATERAL (
+        SELECT x.* FROM analytics.events x
+         WHERE x.project_id = d.project_id AND x.occurred_at >= d.day_start AND x.occurred_at < d.day_end
+      ) e ON true
+  ),
+  daily AS (
+    INSERT INTO analytics.rollup_daily
+           (project_id, day, event_type, name, events, sessions, users, value_sum, value_count)
+    SELECT ev.project_id, ev.day, ev.event_type, ev.name, pg_catalog.count(*), pg_catalog.count(DISTINCT ev.session_id),
+           pg_catalog.count(DISTINCT ev.user_id), pg_catalog.sum(ev.value), pg_catalog.count(ev.value)
+      FROM ev GROUP BY ev.project_id, ev.day, ev.event_type, ev.name
+    RETURNING 1
+  ),
+  totals AS (
+    INSERT INTO analytics.rollup_daily_totals (project_id, day, events, sessions, users)
+    SELECT ev.project_id, ev.day, pg_catalog.count(*), pg_catalog.count(DISTINCT ev.session_id),
+           pg_catalog.count(DISTINCT ev.user_id)
+      FROM ev GROUP BY ev.project_id, ev.day
+    RETURNING 1
+  ),
+  users AS (
+    INSERT INTO analytics.rollup_daily_users (project_id, day, user_id, events, sessions, first_seen, last_seen)
+    SELECT ev.project_id, ev.day, ev.user_id, pg_catalog.count(*), pg_catalog.count(DISTINCT ev.session_id),
+           pg_catalog.min(ev.occurred_at), pg_catalog.max(ev.occurred_at)
+      FROM ev WHERE ev.user_id IS NOT NULL GROUP BY ev.project_id, ev.day, ev.user_id
+    RETURNING 1
+  )
+  SELECT (SELECT pg_catalog.count(*) FROM daily) + (SELECT pg_catalog.count(*) FROM totals)
+         + (SELECT pg_catalog.count(*) FROM users)
+    INTO v_rows;
+
+  SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('project_id', d.project_id, 'day', d.day)
+                                       ORDER BY d.project_id, d.day), '[]')
+    INTO v_days FROM analytics._day_bounds(projects, days) d;
+  RETURN pg_catalog.jsonb_build_object('days', v_days, 'rows', v_rows);
+END
+$function$;
+
+COMMENT ON FUNCTION analytics._recompute_days(text[], date[]) IS
+  'Internal: recompute the daily rollups of (project, local day) pairs from the raw events, in each project''s time zone.';

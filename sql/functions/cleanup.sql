@@ -1,0 +1,63 @@
+CREATE OR REPLACE FUNCTION analytics.cleanup()
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+/*
+Contract: apply every retention setting, in one call (pg_cron: daily, job
+  analytics-cleanup):
+  - raw events: cleanup_old_raw_events() drops partitions older than
+    raw_retention_days (90), after rolling up what is still pending;
+  - hourly rollups and per-hour facts older than rollup_retention_days (90);
+  - rejected events older than rejected_retention_days (30);
+  - job runs, and pg_cron's cron.job_run_details (which otherwise grows
+    forever), older than job_runs_retention_days (30).
+  Daily tables, sessions and experiment results are kept.
+Returns: {"raw": {...}, "hourly_rows_deleted", "rejected_deleted", "job_runs_deleted", "cron_details_deleted"}
+  cron_details_deleted is null when pg_cron is absent or not ours to trim.
+Security: SECURITY DEFINER; EXECUTE for analytics_admin.
+Example: SELECT analytics.cleanup();
+*/
+DECLARE
+  v_raw      jsonb := analytics.cleanup_old_raw_events(NULL);
+  v_rollup   timestamptz := pg_catalog.now() - pg_catalog.make_interval(days => analytics._setting('rollup_retention_days')::integer);
+  v_rejected timestamptz := pg_catalog.now() - pg_catalog.make_interval(days => analytics._setting('rejected_retention_days')::integer);
+  v_jobs     timestamptz := pg_catalog.now() - pg_catalog.make_interval(days => analytics._setting('job_runs_retention_days')::integer);
+  v_hourly   bigint := 0;
+  v_n        bigint;
+  v_rej      bigint;
+  v_runs     bigint;
+  v_cron     bigint;
+BEGIN
+  DELETE FROM analytics.rollup_hourly WHERE bucket < v_rollup;
+  GET DIAGNOSTICS v_n = ROW_COUNT; v_hourly := v_hourly + v_n;
+  DELETE FROM analytics.rollup_hourly_totals WHERE bucket < v_rollup;
+  GET DIAGNOSTICS v_n = ROW_COUNT; v_hourly := v_hourly + v_n;
+  DELETE FROM analytics.rollup_hourly_properties WHERE bucket < v_rollup;
+  GET DIAGNOSTICS v_n = ROW_COUNT; v_hourly := v_hourly + v_n;
+  -- Per-hour facts are only needed while raw events of those hours may
+  -- still change; sessions and experiment sessions keep the merged facts.
+  DELETE FROM analytics.session_hours WHERE bucket < (v_raw ->> 'cutoff')::timestamptz;
+  DELETE FROM analytics.experiment_session_hours WHERE bucket < (v_raw ->> 'cutoff')::timestamptz;
+
+  DELETE FROM analytics.rejected_events WHERE rejected_at < v_rejected;
+  GET DIAGNOSTICS v_rej = ROW_COUNT;
+  DELETE FROM analytics.job_runs WHERE started_at < v_jobs;
+  GET DIAGNOSTICS v_runs = ROW_COUNT;
+  IF pg_catalog.to_regclass('cron.job_run_details') IS NOT NULL THEN
+    BEGIN
+      EXECUTE 'DELETE FROM cron.job_run_details WHERE end_time < $1' USING v_jobs;
+      GET DIAGNOSTICS v_cron = ROW_COUNT;
+    EXCEPTION WHEN insufficient_privilege THEN
+      v_cron := NULL;
+    END;
+  END IF;
+  RETURN pg_catalog.jsonb_build_object('raw', v_raw, 'hourly_rows_deleted', v_hourly, 'rejected_deleted', v_rej,
+                                       'job_runs_deleted', v_runs, 'cron_details_deleted', v_cron,
+                                       'rows', v_hourly + v_rej + v_runs);
+END
+$function$;
+
+COMMENT ON FUNCTION analytics.cleanup() IS
+  'Apply every retention setting: drop expired raw partitions, trim hourly rollups, rejected events, job runs and cron.job_run_details.';
