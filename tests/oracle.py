@@ -1,0 +1,193 @@
+"""Independent computations over the raw events, to compare every rollup with.
+
+Written apart from the package's SQL on purpose: plain GROUP BY queries with
+their own time-zone arithmetic, and Python for the session and experiment
+facts. A rollup is right when it equals these, row for row, with no extra rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from psycopg.rows import dict_row, tuple_row
+
+ROLLUP_QUERIES = {
+    "rollup_hourly": (
+        "SELECT project_id, bucket, event_type, name, events, sessions, users, round(value_sum::numeric, 6) AS v,"
+        " value_count FROM analytics.rollup_hourly",
+        "SELECT project_id, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket,"
+        " event_type, name, count(*) AS events, count(DISTINCT session_id) AS sessions,"
+        " count(DISTINCT user_id) AS users, round(sum(value)::numeric, 6) AS v, count(value) AS value_count"
+        " FROM analytics.events GROUP BY 1, 2, 3, 4",
+    ),
+    "rollup_hourly_totals": (
+        "SELECT project_id, bucket, events, sessions, users FROM analytics.rollup_hourly_totals",
+        "SELECT project_id, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',"
+        " count(*), count(DISTINCT session_id), count(DISTINCT user_id) FROM analytics.events GROUP BY 1, 2",
+    ),
+    "rollup_hourly_properties": (
+        "SELECT project_id, bucket, event_type, key, value, events FROM analytics.rollup_hourly_properties",
+        "SELECT e.project_id, date_trunc('hour', e.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', e.event_type,"
+        " p.key, p.value #>> '{}', count(*) FROM analytics.events e, jsonb_each(e.properties) p"
+        " WHERE jsonb_typeof(p.value) IN ('string', 'number', 'boolean') AND length(p.value #>> '{}') <= 100"
+        " GROUP BY 1, 2, 3, 4, 5",
+    ),
+}
+
+# Daily queries take the project -> zone mapping as a VALUES list.
+DAILY_QUERIES = {
+    "rollup_daily": (
+        "SELECT project_id, day, event_type, name, events, sessions, users, round(value_sum::numeric, 6),"
+        " value_count FROM analytics.rollup_daily",
+        "SELECT e.project_id, (e.occurred_at AT TIME ZONE coalesce(z.tz, 'UTC'))::date, e.event_type, e.name, count(*),"
+        " count(DISTINCT e.session_id), count(DISTINCT e.user_id), round(sum(e.value)::numeric, 6), count(e.value)"
+        " FROM analytics.events e LEFT JOIN zones z ON z.project_id = e.project_id GROUP BY 1, 2, 3, 4",
+    ),
+    "rollup_daily_totals": (
+        "SELECT project_id, day, events, sessions, users FROM analytics.rollup_daily_totals",
+        "SELECT e.project_id, (e.occurred_at AT TIME ZONE coalesce(z.tz, 'UTC'))::date, count(*), count(DISTINCT e.session_id),"
+        " count(DISTINCT e.user_id) FROM analytics.events e LEFT JOIN zones z ON z.project_id = e.project_id"
+        " GROUP BY 1, 2",
+    ),
+    "rollup_daily_users": (
+        "SELECT project_id, day, user_id, events, sessions, first_seen, last_seen FROM analytics.rollup_daily_users",
+        "SELECT e.project_id, (e.occurred_at AT TIME ZONE coalesce(z.tz, 'UTC'))::date, e.user_id, count(*),"
+        " count(DISTINCT e.session_id), min(e.occurred_at), max(e.occurred_at)"
+        " FROM analytics.events e LEFT JOIN zones z ON z.project_id = e.project_id WHERE e.user_id IS NOT NULL"
+        " GROUP BY 1, 2, 3",
+    ),
+}
+
+
+def _rows(conn, query: str, params: Any = None) -> list[tuple]:
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute(query, params)
+        return sorted(cur.fetchall(), key=repr)
+
+
+def mismatches(conn) -> dict[str, tuple[list, list]]:
+    """Every rollup table whose rows differ from the oracle: {table: (rollup rows, oracle rows)}.
+
+    Days are cut in each project's configured time zone (project_settings), UTC by default.
+    """
+    zones = dict(_rows(conn, "SELECT project_id, value FROM analytics.project_settings WHERE key = 'time_zone'"))
+    zones.setdefault("", "UTC")
+    values = ", ".join(["(%s, %s)"] * len(zones))
+    zone_cte = f"WITH zones(project_id, tz) AS (VALUES {values}) "
+    zone_params = [x for item in zones.items() for x in item]
+    found = {}
+    for table, (rollup, oracle) in ROLLUP_QUERIES.items():
+        got, want = _rows(conn, rollup), _rows(conn, oracle)
+        if got != want:
+            found[table] = (got, want)
+    for table, (rollup, oracle) in DAILY_QUERIES.items():
+        got, want = _rows(conn, rollup), _rows(conn, zone_cte + oracle, zone_params)
+        if got != want:
+            found[table] = (got, want)
+    for table, (got, want) in {
+        "sessions": (
+            _rows(
+                conn,
+                "SELECT project_id, session_id, user_id, first_seen, last_seen, event_count,"
+                " entry_page, exit_page FROM analytics.sessions",
+            ),
+            expected_sessions(conn),
+        ),
+        "experiment_sessions": (
+            _rows(
+                conn,
+                "SELECT project_id, experiment_id, session_id, variant_key, exposed_at,"
+                " exposures, conversions, first_conversion_at"
+                " FROM analytics.experiment_sessions",
+            ),
+            expected_experiment_sessions(conn),
+        ),
+        "rollup_experiments": (
+            _rows(
+                conn,
+                "SELECT project_id, experiment_id, variant_key, exposed_sessions, exposures,"
+                " converted_sessions, conversions FROM analytics.rollup_experiments",
+            ),
+            expected_rollup_experiments(conn),
+        ),
+    }.items():
+        if got != want:
+            found[table] = (got, want)
+    return found
+
+
+def _events(conn) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT project_id, event_id, occurred_at, session_id, user_id, event_type, name, experiment_id,"
+            " variant_key FROM analytics.events"
+        )
+        rows = cur.fetchall()
+    # Ties on time are broken by event_id, as the package documents.
+    return sorted(rows, key=lambda e: (e["occurred_at"], str(e["event_id"])))
+
+
+def expected_sessions(conn) -> list[tuple]:
+    by_session: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for e in _events(conn):
+        by_session[(e["project_id"], e["session_id"])].append(e)
+    out = []
+    for (project, session), events in by_session.items():
+        pages = [e for e in events if e["event_type"] == "pageview"]
+        users = [e["user_id"] for e in events if e["user_id"] is not None]
+        out.append(
+            (
+                project,
+                session,
+                users[-1] if users else None,
+                events[0]["occurred_at"],
+                events[-1]["occurred_at"],
+                len(events),
+                pages[0]["name"] if pages else None,
+                pages[-1]["name"] if pages else None,
+            )
+        )
+    return sorted(out, key=repr)
+
+
+def _experiment_facts(conn) -> dict[tuple[str, str, str], dict[str, Any]]:
+    facts: dict[tuple[str, str, str], dict[str, Any]] = {}
+    events = [e for e in _events(conn) if e["experiment_id"] is not None]
+    for e in events:
+        if e["event_type"] == "exposure" and e["variant_key"] is not None:
+            key = (e["project_id"], e["experiment_id"], e["session_id"])
+            fact = facts.setdefault(key, {"variant": e["variant_key"], "exposed_at": e["occurred_at"], "exposures": 0})
+            fact["exposures"] += 1
+    for fact_key, fact in facts.items():
+        conversions = [
+            e["occurred_at"]
+            for e in events
+            if (e["project_id"], e["experiment_id"], e["session_id"]) == fact_key
+            and e["event_type"] == "conversion"
+            and e["occurred_at"] >= fact["exposed_at"]
+        ]
+        fact["conversions"] = len(conversions)
+        fact["first_conversion_at"] = min(conversions) if conversions else None
+    return facts
+
+
+def expected_experiment_sessions(conn) -> list[tuple]:
+    return sorted(
+        (
+            (*k, f["variant"], f["exposed_at"], f["exposures"], f["conversions"], f["first_conversion_at"])
+            for k, f in _experiment_facts(conn).items()
+        ),
+        key=repr,
+    )
+
+
+def expected_rollup_experiments(conn) -> list[tuple]:
+    totals: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for (project, experiment, _), f in _experiment_facts(conn).items():
+        t = totals[(project, experiment, f["variant"])]
+        t[0] += 1
+        t[1] += f["exposures"]
+        t[2] += 1 if f["conversions"] else 0
+        t[3] += f["conversions"]
+    return sorted(((*k, *v) for k, v in totals.items()), key=repr)
