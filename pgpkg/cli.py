@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from typing import Any
 
 from pgpkg import embedded, errors
@@ -61,6 +62,45 @@ def _cmd_bench(args: argparse.Namespace) -> Any:
     return run(args.dsn, events=args.events, batch_size=args.batch_size)
 
 
+def _cmd_refresh(args: argparse.Namespace) -> Any:
+    from pgpkg.maintenance import refresh
+
+    return refresh(args.dsn, args.max_buckets)
+
+
+def _cmd_aggregate(args: argparse.Namespace) -> Any:
+    from pgpkg.maintenance import aggregate
+
+    return aggregate(args.dsn, args.day)
+
+
+def _cmd_backfill(args: argparse.Namespace) -> Any:
+    from pgpkg.maintenance import backfill, print_progress
+
+    result = backfill(args.from_day, args.to_day, args.dsn, progress=print_progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    return result
+
+
+def _cmd_cleanup(args: argparse.Namespace) -> Any:
+    from pgpkg.maintenance import cleanup
+
+    return cleanup(args.dsn)
+
+
+def _cmd_jobs(args: argparse.Namespace) -> Any:
+    from pgpkg import maintenance
+
+    if args.action == "schedule":
+        return maintenance.schedule_jobs(args.dsn)
+    if args.action == "unschedule":
+        return maintenance.unschedule_jobs(args.dsn)
+    if args.action == "status":
+        return maintenance.job_status(args.dsn)
+    return maintenance.run_jobs(args.dsn, args.names or None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pgpkg",
@@ -89,6 +129,28 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_parser.add_argument("--format", choices=["ndjson", "json", "csv"], help="default: by file extension")
     ingest_parser.add_argument("--batch-size", type=int, default=5000)
     ingest_parser.set_defaults(run=_cmd_ingest)
+
+    refresh_parser = commands.add_parser("refresh", help="roll up every marked bucket, then refresh the views")
+    refresh_parser.add_argument("--max-buckets", type=int, help="buckets per refresh_rollups() call")
+    refresh_parser.set_defaults(run=_cmd_refresh)
+
+    aggregate_parser = commands.add_parser("aggregate", help="finalise one day's daily tables (default: yesterday)")
+    aggregate_parser.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD")
+    aggregate_parser.set_defaults(run=_cmd_aggregate)
+
+    backfill_parser = commands.add_parser("backfill", help="rebuild every rollup of a range of days from raw events")
+    backfill_parser.add_argument("from_day", type=date.fromisoformat, help="YYYY-MM-DD")
+    backfill_parser.add_argument("to_day", type=date.fromisoformat, help="YYYY-MM-DD")
+    backfill_parser.set_defaults(run=_cmd_backfill)
+
+    commands.add_parser("cleanup", help="apply the retention settings (drops expired partitions)").set_defaults(
+        run=_cmd_cleanup
+    )
+
+    jobs_parser = commands.add_parser("jobs", help="pg_cron jobs: schedule, unschedule, status, run [NAME...]")
+    jobs_parser.add_argument("action", choices=["schedule", "unschedule", "status", "run"])
+    jobs_parser.add_argument("names", nargs="*", help="with run: the jobs to run (default: all, in order)")
+    jobs_parser.set_defaults(run=_cmd_jobs)
 
     demo_parser = commands.add_parser("demo", help="install, send sample events over RPC, print what landed")
     demo_parser.add_argument("--events", type=int, default=2000)

@@ -1,4 +1,5 @@
-"""`pgpkg demo`: install, send a day of sample events through track_events(), show what landed."""
+"""`pgpkg demo`: install, send a day of sample events through track_events(), show what landed:
+the raw events by type, the rejections with their reasons, the hourly rollups, and health."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from pgpkg import db, sample
 from pgpkg.install import install
+from pgpkg.maintenance import refresh
 
 
 def run(dsn: str | None = None, events: int = 2000) -> dict[str, Any]:
@@ -23,6 +25,8 @@ def run(dsn: str | None = None, events: int = 2000) -> dict[str, Any]:
               FROM analytics.events GROUP BY event_type ORDER BY events DESC""").fetchall()
         rejected = conn.execute("""
             SELECT code, count(*) AS events FROM analytics.rejected_events GROUP BY code ORDER BY code""").fetchall()
+    refresh(dsn)  # what pg_cron does every minute
+    last_hours = db.call(dsn, "SELECT analytics.hourly_rollups(hours => 3, breakdown_by => 'risk_mode') AS result")
     return {
         "dsn": dsn,
         "track_events": {
@@ -32,4 +36,6 @@ def run(dsn: str | None = None, events: int = 2000) -> dict[str, Any]:
         },
         "events_by_type": landed,
         "rejected_by_code": rejected,
+        "hourly_rollups_last_3_hours": last_hours,
+        "health": db.call(dsn, "SELECT analytics.health() AS result"),
     }

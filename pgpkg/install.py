@@ -89,4 +89,6 @@ def status(dsn: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"applied_migrations": applied, "pending_migrations": pending}
     if applied:
         result.update(db.call(dsn, "SELECT analytics.status() AS result"))
+        if not pending:
+            result["health"] = db.call(dsn, "SELECT analytics.health() AS result")
     return result
