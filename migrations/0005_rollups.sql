@@ -1,6 +1,6 @@
 -- 0005: rollup tables, session and experiment facts, job runs, job settings.
 -- depends: 0004_ingest_side_tables
--- sql-checksum: 62098dd647114841af6e8abcc45bbf9449cc9f605d8d46199a4eab4cbc695fe3
+-- sql-checksum: 1072c339ad6e87e7f3aaadd8052dba5c4d44682cb73079eb6d4e6d63768a2cd9
 --
 -- Every rollup is keyed by project_id first (Citus: distributed by tenant,
 -- colocated with analytics.events). refresh_rollups() recomputes rows of the

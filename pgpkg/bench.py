@@ -212,6 +212,116 @@ def run(dsn: str | None = None, events: int = 200_000, batch_size: int = 1000) -
         drop()
 
 
+# History made inside the database, one statement per day: sessions of a few
+# events over 10 projects, the seeds' event types, names and properties.
+_GENERATE_DAY = """
+INSERT INTO analytics.events (project_id, occurred_at, session_id, user_id, event_type, name, experiment_id,
+                              variant_key, value, properties)
+SELECT 'project_' || (g %% 10),
+       %(start)s::timestamptz + (g::double precision / %(rows)s) * interval '1 day',
+       'd' || %(day_number)s || '-s' || (g / 20),
+       CASE WHEN g %% 5 < 3 THEN 'u' || (g / 60) %% 5000 END,
+       (ARRAY['pageview','pageview','pageview','click','tool_used','api_call','exposure','conversion'])[1 + g %% 8],
+       CASE g %% 8 WHEN 0 THEN '/' WHEN 1 THEN '/pricing' WHEN 2 THEN '/docs' WHEN 3 THEN 'cta-signup'
+                  WHEN 4 THEN 'FAAB' WHEN 5 THEN 'chat' END,
+       CASE WHEN g %% 8 IN (6, 7) THEN 'checkout-button' END,
+       CASE WHEN g %% 8 IN (6, 7) THEN (ARRAY['control', 'treatment'])[1 + (g / 20) %% 2] END,
+       CASE WHEN g %% 8 IN (4, 5) THEN g %% 500 END,
+       jsonb_build_object('plan', (ARRAY['free', 'pro'])[1 + g %% 2], 'risk_mode',
+                          (ARRAY['protect', 'neutral', 'chase'])[1 + g %% 3])
+  FROM generate_series(1, %(rows)s) g
+"""
+
+
+def _seconds(conn: psycopg.Connection[Any], statement: str, params: Any = None) -> tuple[float, Any]:
+    started = time.perf_counter()
+    row = conn.execute(statement, params).fetchone()
+    return round(time.perf_counter() - started, 3), (row[0] if row else None)
+
+
+def run_rollups(
+    dsn: str | None = None,
+    events: int = 10_000_000,
+    days: int = 30,
+    day_events: int = 1_000_000,
+    new_events: int = 10_000,
+) -> dict[str, Any]:
+    """The rollup figures: refresh_rollups() after `new_events` new events with `events` stored,
+    aggregate_analytics_daily() for a day of `day_events`, and cleanup() expiring such a day next to a DELETE."""
+    target = db.resolve_dsn(dsn)
+    scratch, drop = _scratch_database(target)
+    report: dict[str, Any] = {"events": events, "days": days, "day_events": day_events, "new_events": new_events}
+    try:
+        install(scratch)
+        today = datetime.now(UTC).date()
+        with psycopg.connect(scratch, autocommit=True) as conn:
+            conn.execute("SELECT analytics.create_partitions(%s, %s)", (today - timedelta(days=days + 7), today))
+            started = time.perf_counter()
+            for n in range(days):
+                day = today - timedelta(days=days - n)
+                conn.execute(
+                    _GENERATE_DAY,
+                    {"start": datetime.combine(day, datetime.min.time(), UTC), "rows": events // days, "day_number": n},
+                )
+            report["history_load_rows_per_second"] = round(events / (time.perf_counter() - started))
+            conn.execute("VACUUM ANALYZE analytics.events")
+            report["initial_refresh_rollups_seconds"], first = _seconds(
+                conn, "SELECT analytics.refresh_rollups(max_buckets => 100000)"
+            )
+            report["initial_refresh_rollups_buckets"] = first["buckets"]
+
+            fresh = [
+                json.dumps(e) for e in sample.events(new_events, days=1, projects=10, seed=99, end=datetime.now(UTC))
+            ]
+            for i in range(0, new_events, 1000):
+                conn.execute("SELECT analytics.track_events(%s::json)", ("[" + ",".join(fresh[i : i + 1000]) + "]",))
+            report["refresh_rollups_after_new_events_seconds"], incremental = _seconds(
+                conn, "SELECT analytics.refresh_rollups()"
+            )
+            report["refresh_rollups_after_new_events_buckets"] = incremental["buckets"]
+            report["refresh_rollups_after_new_events_days"] = incremental["days"]
+
+            big_day, delete_day = today - timedelta(days=days + 2), today - timedelta(days=days + 3)
+            for number, day in ((1000, big_day), (1001, delete_day)):
+                conn.execute(
+                    _GENERATE_DAY,
+                    {
+                        "start": datetime.combine(day, datetime.min.time(), UTC),
+                        "rows": day_events,
+                        "day_number": number,
+                    },
+                )
+            conn.execute("VACUUM ANALYZE analytics.events")
+            conn.execute("SELECT analytics.refresh_rollups(max_buckets => 100000)")
+            report["aggregate_analytics_daily_seconds"], daily = _seconds(
+                conn, "SELECT analytics.aggregate_analytics_daily(%s)", (big_day,)
+            )
+            report["aggregate_analytics_daily_rows"] = daily["rows"]
+            report["refresh_views_seconds"], _ = _seconds(conn, "SELECT analytics.refresh_views()")
+
+            size = conn.execute(
+                "SELECT pg_total_relation_size(%s)", (f"analytics.events_p{delete_day:%Y%m%d}",)
+            ).fetchone()
+            start = datetime.combine(delete_day, datetime.min.time(), UTC)
+            report["delete_day_seconds"], _ = _seconds(
+                conn,
+                "WITH d AS (DELETE FROM analytics.events WHERE occurred_at >= %s AND occurred_at < %s"
+                " RETURNING 1) SELECT count(*) FROM d",
+                (start, start + timedelta(days=1)),
+            )
+            after = conn.execute(
+                "SELECT pg_total_relation_size(%s)", (f"analytics.events_p{delete_day:%Y%m%d}",)
+            ).fetchone()
+            report["delete_day_bytes_before_after"] = [size[0] if size else None, after[0] if after else None]
+            report["cleanup_drop_day_seconds"], cleaned = _seconds(
+                conn, "SELECT analytics.cleanup_old_raw_events(days => %s)", (days + 1,)
+            )
+            report["cleanup_dropped"] = cleaned["dropped"]
+        return report
+    finally:
+        drop()
+
+
 def format_table(report: dict[str, Any]) -> str:
     out = io.StringIO()
     out.write(f"{'path':58} {'events/s':>10} {'x COPY':>7}\n")

@@ -57,9 +57,11 @@ def _cmd_demo(args: argparse.Namespace) -> Any:
 
 
 def _cmd_bench(args: argparse.Namespace) -> Any:
-    from pgpkg.bench import run
+    from pgpkg import bench
 
-    return run(args.dsn, events=args.events, batch_size=args.batch_size)
+    if args.rollups:
+        return bench.run_rollups(args.dsn, events=args.events)
+    return bench.run(args.dsn, events=args.events, batch_size=args.batch_size)
 
 
 def _cmd_refresh(args: argparse.Namespace) -> Any:
@@ -159,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench_parser = commands.add_parser("bench", help="measure ingest rates against COPY, in a scratch database")
     bench_parser.add_argument("--events", type=int, default=200_000)
     bench_parser.add_argument("--batch-size", type=int, default=1000)
+    bench_parser.add_argument(
+        "--rollups",
+        action="store_true",
+        help="instead: refresh_rollups() after 10k new events with --events stored, daily "
+        "aggregation of a 1M-event day, cleanup() against DELETE",
+    )
     bench_parser.set_defaults(run=_cmd_bench)
     return parser
 

@@ -15,7 +15,10 @@ Returns: the number of experiment sessions rebuilt.
 Example: SELECT analytics._merge_experiment_sessions(ARRAY['["default", "checkout-button", "s1"]']);
 */
 DECLARE
-  v_rows bigint;
+  v_rows               bigint;
+  v_gone_projects      text[];
+  v_gone_experiments   text[];
+  v_gone_sessions      text[];
 BEGIN
   IF coalesce(pg_catalog.cardinality(experiment_session_keys), 0) = 0 THEN
     RETURN 0;
@@ -24,27 +27,36 @@ BEGIN
     SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS experiment_id, k::jsonb ->> 2 AS session_id
       FROM unnest(experiment_session_keys) AS u(k)
   ), facts AS MATERIALIZED (
+    -- One index probe per experiment session (OFFSET 0: no whole-table scan).
     SELECT h.* FROM keys k
-      JOIN analytics.experiment_session_hours h
-        ON h.project_id = k.project_id AND h.experiment_id = k.experiment_id AND h.session_id = k.session_id
+     CROSS JOIN LATERAL (
+       SELECT x.* FROM analytics.experiment_session_hours x
+        WHERE x.project_id = k.project_id AND x.experiment_id = k.experiment_id AND x.session_id = k.session_id
+       OFFSET 0
+     ) h
   ), exposed AS (
     SELECT DISTINCT ON (f.project_id, f.experiment_id, f.session_id)
            f.project_id, f.experiment_id, f.session_id, f.variant_key, f.first_exposure_at AS exposed_at
       FROM facts f WHERE f.first_exposure_at IS NOT NULL
      ORDER BY f.project_id, f.experiment_id, f.session_id, f.first_exposure_at
+  ), totals AS (
+    SELECT f.project_id, f.experiment_id, f.session_id, pg_catalog.sum(f.exposures) AS exposures
+      FROM facts f GROUP BY f.project_id, f.experiment_id, f.session_id
+  ), converted AS (
+    SELECT x.project_id, x.experiment_id, x.session_id,
+           pg_catalog.count(t.at) AS conversions, pg_catalog.min(t.at) AS first_conversion_at
+      FROM exposed x
+      JOIN facts f ON f.project_id = x.project_id AND f.experiment_id = x.experiment_id AND f.session_id = x.session_id
+     CROSS JOIN LATERAL unnest(f.conversion_times) AS t(at)
+     WHERE t.at >= x.exposed_at
+     GROUP BY x.project_id, x.experiment_id, x.session_id
   ), merged AS (
-    SELECT x.project_id, x.experiment_id, x.session_id, x.variant_key, x.exposed_at,
-           (SELECT pg_catalog.sum(f.exposures) FROM facts f
-             WHERE f.project_id = x.project_id AND f.experiment_id = x.experiment_id AND f.session_id = x.session_id)
-             AS exposures,
+    SELECT x.project_id, x.experiment_id, x.session_id, x.variant_key, x.exposed_at, t.exposures,
            c.conversions, c.first_conversion_at
       FROM exposed x
-      LEFT JOIN LATERAL (
-        SELECT pg_catalog.count(t.at) AS conversions, pg_catalog.min(t.at) AS first_conversion_at
-          FROM facts f CROSS JOIN LATERAL unnest(f.conversion_times) AS t(at)
-         WHERE f.project_id = x.project_id AND f.experiment_id = x.experiment_id AND f.session_id = x.session_id
-           AND t.at >= x.exposed_at
-      ) c ON true
+      JOIN totals t ON t.project_id = x.project_id AND t.experiment_id = x.experiment_id AND t.session_id = x.session_id
+      LEFT JOIN converted c
+        ON c.project_id = x.project_id AND c.experiment_id = x.experiment_id AND c.session_id = x.session_id
   ), upserted AS (
     INSERT INTO analytics.experiment_sessions
            (project_id, experiment_id, session_id, variant_key, exposed_at, exposures, conversions, first_conversion_at)
@@ -59,13 +71,19 @@ BEGIN
   SELECT pg_catalog.count(*) INTO v_rows FROM upserted;
 
   -- Experiment sessions left without any exposure.
-  DELETE FROM analytics.experiment_sessions s
-   USING (SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS experiment_id, k::jsonb ->> 2 AS session_id
+  SELECT pg_catalog.array_agg(k.project_id), pg_catalog.array_agg(k.experiment_id), pg_catalog.array_agg(k.session_id)
+    INTO v_gone_projects, v_gone_experiments, v_gone_sessions
+    FROM (SELECT DISTINCT u.k::jsonb ->> 0 AS project_id, u.k::jsonb ->> 1 AS experiment_id,
+                 u.k::jsonb ->> 2 AS session_id
             FROM unnest(experiment_session_keys) AS u(k)) k
-   WHERE s.project_id = k.project_id AND s.experiment_id = k.experiment_id AND s.session_id = k.session_id
-     AND NOT EXISTS (SELECT 1 FROM analytics.experiment_session_hours h
+   WHERE NOT EXISTS (SELECT 1 FROM analytics.experiment_session_hours h
                       WHERE h.project_id = k.project_id AND h.experiment_id = k.experiment_id
                         AND h.session_id = k.session_id AND h.first_exposure_at IS NOT NULL);
+  IF v_gone_projects IS NOT NULL THEN
+    DELETE FROM analytics.experiment_sessions s
+     USING unnest(v_gone_projects, v_gone_experiments, v_gone_sessions) AS g(p, e, id)
+     WHERE s.project_id = g.p AND s.experiment_id = g.e AND s.session_id = g.id;
+  END IF;
 
   -- Variant totals of the experiments concerned.
   DELETE FROM analytics.rollup_experiments r
@@ -78,7 +96,10 @@ BEGIN
          pg_catalog.count(*) FILTER (WHERE s.conversions > 0), pg_catalog.sum(s.conversions)
     FROM (SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS experiment_id
             FROM unnest(experiment_session_keys) AS u(k)) k
-    JOIN analytics.experiment_sessions s ON s.project_id = k.project_id AND s.experiment_id = k.experiment_id
+   CROSS JOIN LATERAL (
+     SELECT x.* FROM analytics.experiment_sessions x
+      WHERE x.project_id = k.project_id AND x.experiment_id = k.experiment_id OFFSET 0
+   ) s
    GROUP BY s.project_id, s.experiment_id, s.variant_key;
   RETURN v_rows;
 END

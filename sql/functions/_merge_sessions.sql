@@ -13,7 +13,9 @@ Returns: the number of sessions rebuilt.
 Example: SELECT analytics._merge_sessions(ARRAY['["default", "s1"]']);
 */
 DECLARE
-  v_rows bigint;
+  v_rows            bigint;
+  v_gone_projects   text[];
+  v_gone_sessions   text[];
 BEGIN
   IF coalesce(pg_catalog.cardinality(session_keys), 0) = 0 THEN
     RETURN 0;
@@ -29,7 +31,12 @@ BEGIN
            (pg_catalog.array_agg(h.entry_page ORDER BY h.entry_at) FILTER (WHERE h.entry_at IS NOT NULL))[1],
            (pg_catalog.array_agg(h.exit_page ORDER BY h.exit_at DESC) FILTER (WHERE h.exit_at IS NOT NULL))[1]
       FROM keys k
-      JOIN analytics.session_hours h ON h.project_id = k.project_id AND h.session_id = k.session_id
+     CROSS JOIN LATERAL (
+       -- One index probe per session (OFFSET 0 keeps the planner from
+       -- turning this into a scan of the whole table).
+       SELECT x.* FROM analytics.session_hours x
+        WHERE x.project_id = k.project_id AND x.session_id = k.session_id OFFSET 0
+     ) h
      GROUP BY h.project_id, h.session_id
     ON CONFLICT (project_id, session_id) DO UPDATE
        SET user_id = excluded.user_id, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
@@ -38,12 +45,16 @@ BEGIN
   )
   SELECT pg_catalog.count(*) INTO v_rows FROM merged;
   -- Sessions whose every event is gone (a DELETE of raw events).
-  DELETE FROM analytics.sessions s
-   USING (SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS session_id
+  SELECT pg_catalog.array_agg(k.project_id), pg_catalog.array_agg(k.session_id)
+    INTO v_gone_projects, v_gone_sessions
+    FROM (SELECT DISTINCT u.k::jsonb ->> 0 AS project_id, u.k::jsonb ->> 1 AS session_id
             FROM unnest(session_keys) AS u(k)) k
-   WHERE s.project_id = k.project_id AND s.session_id = k.session_id
-     AND NOT EXISTS (SELECT 1 FROM analytics.session_hours h
+   WHERE NOT EXISTS (SELECT 1 FROM analytics.session_hours h
                       WHERE h.project_id = k.project_id AND h.session_id = k.session_id);
+  IF v_gone_projects IS NOT NULL THEN
+    DELETE FROM analytics.sessions s USING unnest(v_gone_projects, v_gone_sessions) AS g(p, id)
+     WHERE s.project_id = g.p AND s.session_id = g.id;
+  END IF;
   RETURN v_rows;
 END
 $function$;

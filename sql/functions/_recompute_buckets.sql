@@ -29,6 +29,10 @@ DECLARE
   v_old_exp      text[];
   v_day_projects text[];
   v_day_days     date[];
+  v_day          timestamptz;
+  v_day_buckets  timestamptz[];
+  v_lo           timestamptz;
+  v_hi           timestamptz;
 BEGIN
   SELECT pg_catalog.array_agg(b.p), pg_catalog.array_agg(b.h)
     INTO v_projects, v_buckets
@@ -61,15 +65,25 @@ BEGIN
   SELECT pg_catalog.array_agg(pg_catalog.jsonb_build_array(g.project_id, g.experiment_id, g.session_id)::text)
     INTO v_old_exp FROM gone g;
 
-  -- 2. Recompute the buckets from their raw events, read once.
+  -- 2. Recompute the buckets from their raw events, read once, one UTC day
+  --    at a time: each statement reads one partition, only the span from
+  --    the day's first to its last marked hour (BRIN on occurred_at), and
+  --    keeps the events of the marked (project, hour) pairs.
+  v_hourly_rows := 0;
+  FOR v_day IN
+    SELECT DISTINCT pg_catalog.date_trunc('day', b.h, 'UTC') FROM unnest(v_buckets) AS b(h) ORDER BY 1
+  LOOP
+  SELECT pg_catalog.array_agg(b.p), pg_catalog.array_agg(b.h), pg_catalog.min(b.h), pg_catalog.max(b.h) + interval '1 hour'
+    INTO v_day_projects, v_day_buckets, v_lo, v_hi
+    FROM unnest(v_projects, v_buckets) AS b(p, h)
+   WHERE b.h >= v_day AND b.h < v_day + interval '1 day';
   WITH ev AS MATERIALIZED (
     SELECT e.project_id, b.h AS bucket, e.event_id, e.occurred_at, e.session_id, e.user_id, e.event_type,
            e.name, e.experiment_id, e.variant_key, e.value, e.properties
-      FROM unnest(v_projects, v_buckets) AS b(p, h)
-      JOIN LATERAL (
-        SELECT x.* FROM analytics.events x
-         WHERE x.project_id = b.p AND x.occurred_at >= b.h AND x.occurred_at < b.h + interval '1 hour'
-      ) e ON true
+      FROM analytics.events e
+      JOIN unnest(v_day_projects, v_day_buckets) AS b(p, h)
+        ON e.project_id = b.p AND pg_catalog.date_trunc('hour', e.occurred_at, 'UTC') = b.h
+     WHERE e.occurred_at >= v_lo AND e.occurred_at < v_hi
   ),
   hourly AS (
     INSERT INTO analytics.rollup_hourly
@@ -133,11 +147,12 @@ BEGIN
     SELECT pg_catalog.array_agg(pg_catalog.jsonb_build_array(x.project_id, x.experiment_id, x.session_id)::text) AS keys
       FROM experiment_facts x
   )
-  SELECT (SELECT pg_catalog.count(*) FROM hourly),
+  SELECT v_hourly_rows + (SELECT pg_catalog.count(*) FROM hourly),
          coalesce(v_old_sessions, '{}') || coalesce((SELECT keys FROM touched_sessions), '{}'),
          coalesce(v_old_exp, '{}') || coalesce((SELECT keys FROM touched_experiments), '{}')
     INTO v_hourly_rows, v_old_sessions, v_old_exp;
   -- (totals and properties run to completion although nothing reads them.)
+  END LOOP;
 
   -- 3. Sessions: merge the hourly facts of every session seen in the buckets.
   v_sessions := analytics._merge_sessions(v_old_sessions);

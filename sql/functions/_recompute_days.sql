@@ -14,20 +14,33 @@ Returns: {"days": [{"project_id", "day"}], "rows": n}
 Example: SELECT analytics._recompute_days(ARRAY['default'], ARRAY[current_date]);
 */
 DECLARE
-  v_rows bigint;
-  v_days jsonb;
+  v_rows         bigint;
+  v_days         jsonb;
+  v_day          date;
+  v_day_projects text[];
+  v_starts       timestamptz[];
+  v_ends         timestamptz[];
+  v_lo           timestamptz;
+  v_hi           timestamptz;
 BEGIN
   DELETE FROM analytics.rollup_daily r USING analytics._day_bounds(projects, days) d WHERE r.project_id = d.project_id AND r.day = d.day;
   DELETE FROM analytics.rollup_daily_totals r USING analytics._day_bounds(projects, days) d WHERE r.project_id = d.project_id AND r.day = d.day;
   DELETE FROM analytics.rollup_daily_users r USING analytics._day_bounds(projects, days) d WHERE r.project_id = d.project_id AND r.day = d.day;
 
+  v_rows := 0;
+  -- One local day at a time: each statement reads only the span of that
+  -- day across the projects' zones (one or two partitions).
+  FOR v_day IN SELECT DISTINCT b.day FROM analytics._day_bounds(projects, days) b ORDER BY 1 LOOP
+  SELECT pg_catalog.array_agg(b.project_id), pg_catalog.array_agg(b.day_start), pg_catalog.array_agg(b.day_end),
+         pg_catalog.min(b.day_start), pg_catalog.max(b.day_end)
+    INTO v_day_projects, v_starts, v_ends, v_lo, v_hi
+    FROM analytics._day_bounds(projects, days) b WHERE b.day = v_day;
   WITH ev AS MATERIALIZED (
-    SELECT e.project_id, d.day, e.session_id, e.user_id, e.event_type, e.name, e.value, e.occurred_at
-      FROM analytics._day_bounds(projects, days) d
-      JOIN LATERAL (
-        SELECT x.* FROM analytics.events x
-         WHERE x.project_id = d.project_id AND x.occurred_at >= d.day_start AND x.occurred_at < d.day_end
-      ) e ON true
+    SELECT e.project_id, v_day AS day, e.session_id, e.user_id, e.event_type, e.name, e.value, e.occurred_at
+      FROM analytics.events e
+      JOIN unnest(v_day_projects, v_starts, v_ends) AS d(p, day_start, day_end) ON e.project_id = d.p
+     WHERE e.occurred_at >= v_lo AND e.occurred_at < v_hi
+       AND e.occurred_at >= d.day_start AND e.occurred_at < d.day_end
   ),
   daily AS (
     INSERT INTO analytics.rollup_daily
@@ -51,9 +64,10 @@ BEGIN
       FROM ev WHERE ev.user_id IS NOT NULL GROUP BY ev.project_id, ev.day, ev.user_id
     RETURNING 1
   )
-  SELECT (SELECT pg_catalog.count(*) FROM daily) + (SELECT pg_catalog.count(*) FROM totals)
+  SELECT v_rows + (SELECT pg_catalog.count(*) FROM daily) + (SELECT pg_catalog.count(*) FROM totals)
          + (SELECT pg_catalog.count(*) FROM users)
     INTO v_rows;
+  END LOOP;
 
   SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('project_id', d.project_id, 'day', d.day)
                                        ORDER BY d.project_id, d.day), '[]')
