@@ -30,21 +30,10 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from pgpkg import db, sample
+from pgpkg.ingest import EVENT_KEYS
 from pgpkg.install import install
 
-COLUMNS = [
-    "project_id",
-    "event_id",
-    "occurred_at",
-    "session_id",
-    "user_id",
-    "event_type",
-    "name",
-    "experiment_id",
-    "variant_key",
-    "value",
-    "properties",
-]
+COLUMNS = EVENT_KEYS
 
 
 def _scratch_database(dsn: str) -> tuple[str, Callable[[], None]]:

@@ -23,7 +23,8 @@ import psycopg
 from pgpkg import db, errors
 
 FORMATS = ("ndjson", "json", "csv")
-KNOWN_KEYS = {
+# The keys of an event document, in the column order of analytics.events.
+EVENT_KEYS = (
     "project_id",
     "event_id",
     "occurred_at",
@@ -35,7 +36,8 @@ KNOWN_KEYS = {
     "variant_key",
     "value",
     "properties",
-}
+)
+KNOWN_KEYS = frozenset(EVENT_KEYS)
 _READ_SIZE = 1 << 20
 
 

@@ -75,23 +75,22 @@ def conn(postgresql: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
 _counter = itertools.count()
 
 
+def _new_database(proc: Any, name: str) -> tuple[DatabaseJanitor, str]:
+    """An empty database on the test server (not cloned from the installed template)."""
+    janitor = DatabaseJanitor(user=proc.user, host=proc.host, port=proc.port, dbname=name, password=proc.password)
+    janitor.init()
+    return janitor, dsn_of(proc.host, proc.port, proc.user, name, proc.password)
+
+
 @pytest.fixture
 def empty_database(postgresql_proc: Any) -> Iterator[Callable[[], str]]:
     """A factory of empty databases (not cloned from the installed template); returns DSNs."""
     janitors: list[DatabaseJanitor] = []
 
     def make() -> str:
-        name = f"empty_{os.getpid()}_{next(_counter)}"
-        janitor = DatabaseJanitor(
-            user=postgresql_proc.user,
-            host=postgresql_proc.host,
-            port=postgresql_proc.port,
-            dbname=name,
-            password=postgresql_proc.password,
-        )
-        janitor.init()
+        janitor, dsn = _new_database(postgresql_proc, f"empty_{os.getpid()}_{next(_counter)}")
         janitors.append(janitor)
-        return dsn_of(postgresql_proc.host, postgresql_proc.port, postgresql_proc.user, name, postgresql_proc.password)
+        return dsn
 
     yield make
     for janitor in reversed(janitors):
@@ -101,15 +100,8 @@ def empty_database(postgresql_proc: Any) -> Iterator[Callable[[], str]]:
 @pytest.fixture(scope="session")
 def cron_dsn(postgresql_proc: Any) -> Iterator[str]:
     """The database pg_cron runs in, created once per session."""
-    janitor = DatabaseJanitor(
-        user=postgresql_proc.user,
-        host=postgresql_proc.host,
-        port=postgresql_proc.port,
-        dbname=CRON_DB,
-        password=postgresql_proc.password,
-    )
-    janitor.init()
-    yield dsn_of(postgresql_proc.host, postgresql_proc.port, postgresql_proc.user, CRON_DB, postgresql_proc.password)
+    janitor, dsn = _new_database(postgresql_proc, CRON_DB)
+    yield dsn
     janitor.drop()
 
 

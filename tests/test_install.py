@@ -151,3 +151,12 @@ def test_cli_with_dsn(dsn, command):
         [sys.executable, "-m", "pgpkg.cli", "--dsn", dsn, *command], capture_output=True, text=True, check=True
     )
     assert '"partitions"' in result.stdout
+
+
+def test_readme_names_every_public_function(conn):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = conn.execute(
+        "SELECT proname FROM pg_proc WHERE pronamespace = 'analytics'::regnamespace AND proname NOT LIKE '\\_%'"
+    ).fetchall()
+    missing = [r["proname"] for r in rows if f"{r['proname']}(" not in readme and f"`{r['proname']}`" not in readme]
+    assert missing == [], f"README.md does not document {missing}"
