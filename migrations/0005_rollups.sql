@@ -1,6 +1,6 @@
 -- 0005: rollup tables, session and experiment facts, job runs, job settings.
 -- depends: 0004_ingest_side_tables
--- sql-checksum: 1072c339ad6e87e7f3aaadd8052dba5c4d44682cb73079eb6d4e6d63768a2cd9
+-- sql-checksum: 1501c30ae7a558b1f24fbd2a344ef81fb9c72d8503d69c70fc8c9ea929f0066a
 --
 -- Every rollup is keyed by project_id first (Citus: distributed by tenant,
 -- colocated with analytics.events). refresh_rollups() recomputes rows of the

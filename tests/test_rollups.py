@@ -363,3 +363,19 @@ def test_hourly_rollups_read_out(conn):
             "breakdown": {"chase": 2, "protect": 1},
         }
     ]
+
+
+def test_users_first_and_last_seen_follow_their_events(conn):
+    conn.execute("SELECT analytics.identify('u1', '{\"plan\": \"pro\"}')")
+    late = MIDNIGHT - timedelta(hours=20)
+    track_events(
+        conn,
+        [
+            {"session_id": "s", "event_type": "click", "user_id": "u1", "occurred_at": late.isoformat()},
+            {"session_id": "s", "event_type": "click", "user_id": "u2"},
+        ],
+    )
+    refresh_all(conn)
+    users = {u["user_id"]: u for u in conn.execute("SELECT * FROM analytics.users").fetchall()}
+    assert users["u1"]["first_seen"] == late and users["u1"]["traits"] == {"plan": "pro"}
+    assert users["u2"]["first_seen"] == users["u2"]["last_seen"]

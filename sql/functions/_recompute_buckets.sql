@@ -9,7 +9,8 @@ Contract: make every rollup row of the given (project, UTC hour) buckets
   facts that depend on them up to date: the sessions and experiment sessions
   seen in those buckets (before or after), their experiments' variant
   totals, and the project days (in each project's time zone) that the
-  buckets overlap. Rows of a bucket whose events are all gone are removed.
+  buckets overlap, and the first/last seen of their users (analytics.users,
+  only ever widened). Rows of a bucket whose events are all gone are removed.
   Cost grows with the events of the buckets (and of the days they touch),
   not with the size of analytics.events; other tenants are not touched.
   The caller serialises runs (refresh_rollups() holds an advisory lock).
@@ -139,6 +140,19 @@ BEGIN
      WHERE ev.experiment_id IS NOT NULL AND ev.event_type IN ('exposure', 'conversion')
      GROUP BY ev.project_id, ev.experiment_id, ev.session_id, ev.bucket
     RETURNING project_id, experiment_id, session_id
+  ),
+  seen_users AS (
+    -- Users are widened by what their events show, never narrowed (a
+    -- deleted event does not move first_seen back); identify() adds traits.
+    INSERT INTO analytics.users AS u (project_id, user_id, first_seen, last_seen)
+    SELECT ev.project_id, ev.user_id, pg_catalog.min(ev.occurred_at), pg_catalog.max(ev.occurred_at)
+      FROM ev WHERE ev.user_id IS NOT NULL
+     GROUP BY ev.project_id, ev.user_id
+     ORDER BY ev.project_id, ev.user_id
+    ON CONFLICT (project_id, user_id) DO UPDATE
+       SET first_seen = least(u.first_seen, excluded.first_seen),
+           last_seen = greatest(u.last_seen, excluded.last_seen)
+    RETURNING 1
   ),
   touched_sessions AS (
     SELECT pg_catalog.array_agg(pg_catalog.jsonb_build_array(s.project_id, s.session_id)::text) AS keys FROM session_facts s
