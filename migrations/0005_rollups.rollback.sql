@@ -1,5 +1,7 @@
 -- Views over these tables are repeatable objects (sql/views/); they go first.
 DROP VIEW IF EXISTS analytics.job_status;
+DROP VIEW IF EXISTS analytics.summary;
+DROP VIEW IF EXISTS analytics.table_sizes;
 DROP MATERIALIZED VIEW IF EXISTS analytics.experiment_variant_stats;
 DELETE FROM analytics.settings WHERE key LIKE 'schedule.%' OR key = 'rollup_max_buckets';
 DROP TABLE analytics.job_runs;

@@ -1,6 +1,6 @@
 -- 0005: rollup tables, session and experiment facts, job runs, job settings.
 -- depends: 0004_ingest_side_tables
--- sql-checksum: 1501c30ae7a558b1f24fbd2a344ef81fb9c72d8503d69c70fc8c9ea929f0066a
+-- sql-checksum: ae383543eb59e96cc8a14286e3cb3611d2d33084c134a300831c50d9fc1234b1
 --
 -- Every rollup is keyed by project_id first (Citus: distributed by tenant,
 -- colocated with analytics.events). refresh_rollups() recomputes rows of the

@@ -34,9 +34,15 @@ GRANT EXECUTE ON FUNCTION
 TO analytics_ingest;
 
 -- analytics_reader: the read functions and the views over rollups.
+-- Each resolves the caller's tenant itself (analytics._resolve_project).
 GRANT EXECUTE ON FUNCTION
-  analytics.hourly_rollups(integer, text, text)
+  analytics.hourly_rollups(integer, text, text),
+  analytics.experiment_results(text, text, text, jsonb),
+  analytics.recent_events(integer, integer, text, text, text, text)
 TO analytics_reader, analytics_admin;
+-- The views span every tenant (a view cannot resolve a JWT claim), so they
+-- are for the admin only: summary, table_sizes, job_status and
+-- experiment_variant_stats (readers use experiment_results()).
 
 -- analytics_admin: maintenance, jobs, settings, and reading everything.
 GRANT EXECUTE ON FUNCTION

@@ -1,0 +1,240 @@
+"""Read functions over RPC: experiment results, recent events, monitoring views; tenant by tenant."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from tests.conftest import track_events
+
+NOW = datetime.now(UTC)
+
+
+@contextmanager
+def reader(conn, project: str | None):
+    """As PostgREST calls: SET ROLE analytics_reader, the JWT claims of the request."""
+    claims = {"role": "analytics_reader", **({"project_id": project} if project else {})}
+    conn.execute("SELECT set_config('request.jwt.claims', %s, false)", (json.dumps(claims),))
+    conn.execute("SET ROLE analytics_reader")
+    try:
+        yield
+    finally:
+        conn.execute("RESET ROLE")
+        conn.execute("SELECT set_config('request.jwt.claims', '', false)")
+
+
+def call(conn, query: str, *params):
+    return conn.execute(query, params).fetchone()["r"]
+
+
+def experiment_stream(seed: int, project: str = "default") -> list[dict]:
+    """Sessions exposed to A or B (some twice, to both), converting before or after exposure."""
+    rng = random.Random(seed)
+    events = []
+    for s in range(400):
+        start = NOW - timedelta(hours=3) + timedelta(seconds=s)
+        variant = "A" if rng.random() < 0.55 else "B"
+        session = f"x{seed}-{s}"
+        if rng.random() < 0.1:  # converts before its exposure: must not count
+            events.append(
+                {
+                    "session_id": session,
+                    "event_type": "conversion",
+                    "experiment_id": "exp",
+                    "occurred_at": (start - timedelta(seconds=5)).isoformat(),
+                    "project_id": project,
+                }
+            )
+        events.append(
+            {
+                "session_id": session,
+                "event_type": "exposure",
+                "experiment_id": "exp",
+                "variant_key": variant,
+                "occurred_at": start.isoformat(),
+                "project_id": project,
+            }
+        )
+        if rng.random() < 0.1:  # a second exposure to the other variant: the first one wins
+            events.append(
+                {
+                    "session_id": session,
+                    "event_type": "exposure",
+                    "experiment_id": "exp",
+                    "variant_key": "B" if variant == "A" else "A",
+                    "project_id": project,
+                    "occurred_at": (start + timedelta(seconds=1)).isoformat(),
+                }
+            )
+        if rng.random() < (0.2 if variant == "A" else 0.3):
+            events.append(
+                {
+                    "session_id": session,
+                    "event_type": "conversion",
+                    "experiment_id": "exp",
+                    "occurred_at": (start + timedelta(seconds=30)).isoformat(),
+                    "project_id": project,
+                }
+            )
+    return events
+
+
+def oracle(events: list[dict]) -> dict[str, tuple[int, int]]:
+    """Exposed and converted sessions per variant, exposure-gated, in plain Python."""
+    by_session: dict[str, list[dict]] = {}
+    for e in sorted(events, key=lambda e: e["occurred_at"]):
+        by_session.setdefault(e["session_id"], []).append(e)
+    counts: dict[str, list[int]] = {}
+    for session_events in by_session.values():
+        exposures = [e for e in session_events if e["event_type"] == "exposure"]
+        if not exposures:
+            continue
+        first = exposures[0]
+        converted = any(
+            e["event_type"] == "conversion" and e["occurred_at"] >= first["occurred_at"] for e in session_events
+        )
+        c = counts.setdefault(first["variant_key"], [0, 0])
+        c[0] += 1
+        c[1] += int(converted)
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def test_experiment_results_match_the_oracle(conn):
+    events = experiment_stream(1)
+    for i in range(0, len(events), 500):
+        track_events(conn, events[i : i + 500])
+    track_events(conn, experiment_stream(2, project="other"))
+    conn.execute("SELECT analytics.refresh_rollups()")
+    result = call(conn, "SELECT analytics.experiment_results(experiment_id => 'exp', project_id => 'default') AS r")
+    expected = oracle(events)
+    (n_a, x_a), (n_b, x_b) = expected["A"], expected["B"]
+    assert result["control"] == "A"
+    a, b = result["variants"]
+    assert (a["variant_key"], a["exposed_sessions"], a["converted_sessions"]) == ("A", n_a, x_a)
+    assert (b["variant_key"], b["exposed_sessions"], b["converted_sessions"]) == ("B", n_b, x_b)
+    p_a, p_b = x_a / n_a, x_b / n_b
+    assert b["conversion_rate"] == pytest.approx(p_b) and b["lift"] == pytest.approx(p_b / p_a - 1)
+    pooled = (x_a + x_b) / (n_a + n_b)
+    z = (p_b - p_a) / math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    assert b["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), abs=1e-6)
+    se = math.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b)
+    assert b["ci_low"] == pytest.approx(p_b - p_a - 1.959964 * se, abs=1e-6)
+    assert b["ci_high"] == pytest.approx(p_b - p_a + 1.959964 * se, abs=1e-6)
+    assert a["lift"] is None and a["p_value"] is None
+    chi = sum((n - (n_a + n_b) / 2) ** 2 / ((n_a + n_b) / 2) for n in (n_a, n_b))
+    assert result["srm_p_value"] == pytest.approx(math.erfc(math.sqrt(chi / 2)), abs=1e-6)
+    weighted = call(
+        conn,
+        "SELECT analytics.experiment_results('exp', 'default', control => 'B',"
+        ' weights => \'{"A": 0.55, "B": 0.45}\') AS r',
+    )
+    chi_w = (n_a - 0.55 * (n_a + n_b)) ** 2 / (0.55 * (n_a + n_b)) + (n_b - 0.45 * (n_a + n_b)) ** 2 / (
+        0.45 * (n_a + n_b)
+    )
+    assert weighted["control"] == "B"
+    assert weighted["srm_p_value"] == pytest.approx(math.erfc(math.sqrt(chi_w / 2)), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("'exp', 'default', control => 'Z'", "not a variant"),
+        ("'exp', 'default', weights => '{\"A\": 1}'", "every variant"),
+        ("'exp', 'default', weights => '[1]'", "positive numbers"),
+    ],
+)
+def test_experiment_results_refuses_bad_arguments(conn, args, message):
+    track_events(conn, experiment_stream(3))
+    conn.execute("SELECT analytics.refresh_rollups()")
+    with pytest.raises(psycopg.Error) as error:
+        conn.execute(f"SELECT analytics.experiment_results({args})")
+    assert error.value.sqlstate == "22023" and message in error.value.diag.message_primary
+
+
+def test_experiment_results_of_an_unknown_experiment_is_empty(conn):
+    assert call(conn, "SELECT analytics.experiment_results('none', 'default') AS r")["variants"] == []
+
+
+def test_readers_see_only_their_tenant(conn):
+    track_events(conn, experiment_stream(4, project="shop"))
+    track_events(conn, experiment_stream(5, project="rival"))
+    conn.execute("SELECT analytics.refresh_rollups()")
+    with reader(conn, "shop"):
+        mine = call(conn, "SELECT analytics.experiment_results(experiment_id => 'exp') AS r")
+        recent = call(conn, "SELECT analytics.recent_events(hours => 4, lim => 10000) AS r")
+        for statement in [
+            "SELECT analytics.experiment_results('exp', project_id => 'rival')",
+            "SELECT analytics.recent_events(project_id => 'rival')",
+            "SELECT analytics.hourly_rollups(project_id => 'rival')",
+        ]:
+            with pytest.raises(psycopg.Error) as error, conn.transaction():
+                conn.execute(statement)
+            assert error.value.sqlstate == "42501"
+        for statement in [
+            "SELECT * FROM analytics.events",
+            "SELECT * FROM analytics.rollup_experiments",
+            "SELECT * FROM analytics.experiment_variant_stats",
+            "SELECT * FROM analytics.summary",
+        ]:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(statement)
+    assert sum(v["exposed_sessions"] for v in mine["variants"]) == 400
+    assert len(recent) == len(experiment_stream(4))
+    with reader(conn, None), pytest.raises(psycopg.Error) as error:
+        conn.execute("SELECT analytics.experiment_results('exp')")
+    assert error.value.sqlstate == "42501" and "not bound" in error.value.diag.message_primary
+
+
+def test_recent_events_newest_first_filtered_and_bounded(conn):
+    track_events(
+        conn,
+        [
+            {
+                "session_id": f"s{i % 3}",
+                "event_type": "click" if i % 2 else "pageview",
+                "user_id": f"u{i % 2}",
+                "occurred_at": (NOW - timedelta(minutes=i)).isoformat(),
+            }
+            for i in range(50)
+        ],
+    )
+    track_events(
+        conn, [{"session_id": "old", "event_type": "click", "occurred_at": (NOW - timedelta(hours=3)).isoformat()}]
+    )
+    events = call(conn, "SELECT analytics.recent_events(hours => 1, lim => 10, project_id => 'default') AS r")
+    assert len(events) == 10
+    times = [e["occurred_at"] for e in events]
+    assert times == sorted(times, reverse=True)
+    clicks = call(
+        conn,
+        "SELECT analytics.recent_events(hours => 2, event_type => 'CLICK', user_id => 'u1',"
+        " project_id => 'default') AS r",
+    )
+    assert len(clicks) == 25 and {e["event_type"] for e in clicks} == {"click"}
+    assert call(conn, "SELECT analytics.recent_events(hours => 1, session_id => 'old') AS r") == []
+    for args in ["hours => 0", "lim => 0", "lim => 10001", "hours => 5000"]:
+        with pytest.raises(psycopg.Error) as error:
+            conn.execute(f"SELECT analytics.recent_events({args})")
+        assert error.value.sqlstate == "22023"
+
+
+def test_monitoring_views_for_the_admin(conn):
+    track_events(conn, [{"session_id": "s", "event_type": "click"}])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    conn.execute("ANALYZE")
+    conn.execute("SET ROLE analytics_admin")
+    try:
+        summary = {r["table_name"]: r for r in conn.execute("SELECT * FROM analytics.summary").fetchall()}
+        sizes = {r["table_name"]: r for r in conn.execute("SELECT * FROM analytics.table_sizes").fetchall()}
+        conn.execute("SELECT * FROM analytics.experiment_variant_stats")
+    finally:
+        conn.execute("RESET ROLE")
+    assert summary["events"]["estimated_rows"] == 1
+    assert summary["events"]["first_day"] == NOW.date()
+    assert sizes["events"]["bytes"] > 0 and "rollup_hourly" in sizes
