@@ -1,3 +1,11 @@
+-- Jobs first: pg_cron must not go on calling functions that are about to go.
+DO $unschedule$
+BEGIN
+  IF pg_catalog.to_regprocedure('analytics.unschedule_jobs()') IS NOT NULL THEN
+    PERFORM analytics.unschedule_jobs();
+  END IF;
+END
+$unschedule$;
 -- Views over these tables are repeatable objects (sql/views/); they go first.
 DROP VIEW IF EXISTS analytics.job_status;
 DROP VIEW IF EXISTS analytics.summary;

@@ -177,3 +177,19 @@ def test_pg_cron_runs_the_rollup_job_by_itself(cron_dsn):
             assert conn.execute("SELECT count(*) AS n FROM cron.job").fetchone()["n"] == 0
         finally:
             conn.execute("DROP EXTENSION IF EXISTS pg_cron CASCADE")
+
+
+@pytest.mark.slow
+def test_uninstall_unschedules_the_jobs(cron_dsn):
+    from pgpkg.install import uninstall
+
+    install(cron_dsn)
+    with psycopg.connect(cron_dsn, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_cron")
+        try:
+            conn.execute("SELECT analytics.schedule_jobs()")
+            assert conn.execute("SELECT count(*) AS n FROM cron.job").fetchone()["n"] == 5
+            uninstall(cron_dsn)
+            assert conn.execute("SELECT count(*) AS n FROM cron.job").fetchone()["n"] == 0
+        finally:
+            conn.execute("DROP EXTENSION IF EXISTS pg_cron CASCADE")
