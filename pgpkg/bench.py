@@ -74,9 +74,8 @@ def _reset(dsn: str) -> None:
 
 
 def _count(dsn: str) -> int:
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute("SELECT count(*) FROM analytics.events").fetchone()
-        return int(row[0]) if row else 0
+    with db.connect(dsn) as conn:
+        return int(db.call(conn, "SELECT count(*) AS result FROM analytics.events"))
 
 
 def _timed(label: str, dsn: str, events: int, run: Callable[[], None]) -> dict[str, Any]:
@@ -156,9 +155,9 @@ def run(dsn: str | None = None, events: int = 200_000, batch_size: int = 1000) -
     try:
         install(scratch)
         today = datetime.now(UTC).date()
-        with psycopg.connect(scratch, autocommit=True) as conn:
+        with db.connect(scratch, autocommit=True) as conn:
             conn.execute("SELECT analytics.create_partitions(%s, %s)", (today - timedelta(days=2), today))
-            server = conn.execute("SHOW server_version").fetchone()
+            server = db.call(conn, "SELECT current_setting('server_version') AS result")
         with tempfile.TemporaryDirectory(prefix="pgpkg-bench-") as tmp:
             ndjson, copy_csv = _write_files(Path(tmp), events)
             naive = min(events, 20_000)
@@ -190,7 +189,7 @@ def run(dsn: str | None = None, events: int = 200_000, batch_size: int = 1000) -
         for result in results:
             result["ratio_to_copy"] = round(result["events_per_second"] / baseline, 2)
         return {
-            "server_version": server[0] if server else None,
+            "server_version": server,
             "events": events,
             "ndjson_mb": round(file_mb, 1),
             "pgpkg_ingest_peak_rss_mb": round(ingest_peak_mb, 1),
@@ -224,8 +223,8 @@ SELECT 'project_' || (g %% 10),
 
 def _seconds(conn: psycopg.Connection[Any], statement: str, params: Any = None) -> tuple[float, Any]:
     started = time.perf_counter()
-    row = conn.execute(statement, params).fetchone()
-    return round(time.perf_counter() - started, 3), (row[0] if row else None)
+    result = db.call(conn, statement, params)
+    return round(time.perf_counter() - started, 3), result
 
 
 def run_rollups(
@@ -243,7 +242,7 @@ def run_rollups(
     try:
         install(scratch)
         today = datetime.now(UTC).date()
-        with psycopg.connect(scratch, autocommit=True) as conn:
+        with db.connect(scratch, autocommit=True) as conn:
             conn.execute("SELECT analytics.create_partitions(%s, %s)", (today - timedelta(days=days + 7), today))
             started = time.perf_counter()
             for n in range(days):
@@ -255,7 +254,7 @@ def run_rollups(
             report["history_load_rows_per_second"] = round(events / (time.perf_counter() - started))
             conn.execute("VACUUM ANALYZE analytics.events")
             report["initial_refresh_rollups_seconds"], first = _seconds(
-                conn, "SELECT analytics.refresh_rollups(max_buckets => 100000)"
+                conn, "SELECT analytics.refresh_rollups(max_buckets => 100000) AS result"
             )
             report["initial_refresh_rollups_buckets"] = first["buckets"]
 
@@ -265,7 +264,7 @@ def run_rollups(
             for i in range(0, new_events, 1000):
                 conn.execute("SELECT analytics.track_events(%s::json)", ("[" + ",".join(fresh[i : i + 1000]) + "]",))
             report["refresh_rollups_after_new_events_seconds"], incremental = _seconds(
-                conn, "SELECT analytics.refresh_rollups()"
+                conn, "SELECT analytics.refresh_rollups() AS result"
             )
             report["refresh_rollups_after_new_events_buckets"] = incremental["buckets"]
             report["refresh_rollups_after_new_events_days"] = incremental["days"]
@@ -283,27 +282,24 @@ def run_rollups(
             conn.execute("VACUUM ANALYZE analytics.events")
             conn.execute("SELECT analytics.refresh_rollups(max_buckets => 100000)")
             report["aggregate_analytics_daily_seconds"], daily = _seconds(
-                conn, "SELECT analytics.aggregate_analytics_daily(%s)", (big_day,)
+                conn, "SELECT analytics.aggregate_analytics_daily(%s) AS result", (big_day,)
             )
             report["aggregate_analytics_daily_rows"] = daily["rows"]
-            report["refresh_views_seconds"], _ = _seconds(conn, "SELECT analytics.refresh_views()")
+            report["refresh_views_seconds"], _ = _seconds(conn, "SELECT analytics.refresh_views() AS result")
 
-            size = conn.execute(
-                "SELECT pg_total_relation_size(%s)", (f"analytics.events_p{delete_day:%Y%m%d}",)
-            ).fetchone()
+            partition = f"analytics.events_p{delete_day:%Y%m%d}"
+            size = db.call(conn, "SELECT pg_total_relation_size(%s) AS result", (partition,))
             start = datetime.combine(delete_day, datetime.min.time(), UTC)
             report["delete_day_seconds"], _ = _seconds(
                 conn,
                 "WITH d AS (DELETE FROM analytics.events WHERE occurred_at >= %s AND occurred_at < %s"
-                " RETURNING 1) SELECT count(*) FROM d",
+                " RETURNING 1) SELECT count(*) AS result FROM d",
                 (start, start + timedelta(days=1)),
             )
-            after = conn.execute(
-                "SELECT pg_total_relation_size(%s)", (f"analytics.events_p{delete_day:%Y%m%d}",)
-            ).fetchone()
-            report["delete_day_bytes_before_after"] = [size[0] if size else None, after[0] if after else None]
+            after = db.call(conn, "SELECT pg_total_relation_size(%s) AS result", (partition,))
+            report["delete_day_bytes_before_after"] = [size, after]
             report["cleanup_drop_day_seconds"], cleaned = _seconds(
-                conn, "SELECT analytics.cleanup_old_raw_events(days => %s)", (days + 1,)
+                conn, "SELECT analytics.cleanup_old_raw_events(days => %s) AS result", (days + 1,)
             )
             report["cleanup_dropped"] = cleaned["dropped"]
         return report

@@ -60,7 +60,7 @@ def _cmd_bench(args: argparse.Namespace) -> Any:
     from pgpkg import bench
 
     if args.rollups:
-        return bench.run_rollups(args.dsn, events=args.events)
+        return bench.run_rollups(args.dsn, events=args.events, day_events=args.day_events)
     return bench.run(args.dsn, events=args.events, batch_size=args.batch_size)
 
 
@@ -165,8 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rollups",
         action="store_true",
         help="instead: refresh_rollups() after 10k new events with --events stored, daily "
-        "aggregation of a 1M-event day, cleanup() against DELETE",
+        "aggregation of a --day-events day, cleanup() against DELETE",
     )
+    bench_parser.add_argument("--day-events", type=int, default=1_000_000, help="with --rollups")
     bench_parser.set_defaults(run=_cmd_bench)
     return parser
 
