@@ -160,3 +160,16 @@ def test_readme_names_every_public_function(conn):
     ).fetchall()
     missing = [r["proname"] for r in rows if f"{r['proname']}(" not in readme and f"`{r['proname']}`" not in readme]
     assert missing == [], f"README.md does not document {missing}"
+
+
+def test_every_unique_key_of_a_tenant_table_starts_with_project_id(conn):
+    """Citus distributes by project_id: unique keys (and ON CONFLICT targets) must lead with it."""
+    rows = conn.execute("""
+        SELECT c.relname, i.indexrelid::regclass::text AS index, a.attname AS first_column
+          FROM pg_index i
+          JOIN pg_class c ON c.oid = i.indrelid
+          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+         WHERE c.relnamespace = 'analytics'::regnamespace AND i.indisunique AND NOT c.relispartition
+           AND EXISTS (SELECT 1 FROM pg_attribute p WHERE p.attrelid = c.oid AND p.attname = 'project_id')""").fetchall()
+    assert rows, "no tenant table found"
+    assert [r for r in rows if r["first_column"] != "project_id"] == []
