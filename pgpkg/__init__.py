@@ -6,8 +6,24 @@ public call is one call into a SQL function.
 """
 
 from pgpkg.errors import PgpkgError
+from pgpkg.ingest import ingest
 from pgpkg.install import install, status, uninstall
+from pgpkg.maintenance import aggregate, backfill, cleanup, refresh, run_jobs, schedule_jobs, unschedule_jobs
 
 __version__ = "0.1.0"
 
-__all__ = ["PgpkgError", "__version__", "install", "status", "uninstall"]
+__all__ = [
+    "PgpkgError",
+    "__version__",
+    "aggregate",
+    "backfill",
+    "cleanup",
+    "ingest",
+    "install",
+    "refresh",
+    "run_jobs",
+    "schedule_jobs",
+    "status",
+    "uninstall",
+    "unschedule_jobs",
+]

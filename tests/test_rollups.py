@@ -147,6 +147,14 @@ def test_direct_writes_are_caught_by_the_trigger(conn):
     at = MIDNIGHT - timedelta(hours=1)
     conn.execute("INSERT INTO analytics.events (session_id, event_type, occurred_at) VALUES ('s', 'click', %s)", (at,))
     refresh_all(conn)
+    with (
+        conn.cursor() as cur,
+        cur.copy("COPY analytics.events (session_id, event_type, occurred_at) FROM STDIN") as copy,
+    ):
+        copy.write_row(("t", "pageview", at - timedelta(hours=6)))
+    assert conn.execute("SELECT count(*) AS n FROM analytics.dirty_buckets").fetchone()["n"] == 1
+    refresh_all(conn)
+    assert_exact(conn)
     conn.execute("UPDATE analytics.events SET occurred_at = occurred_at - interval '3 hours'")
     refresh_all(conn)
     assert_exact(conn)
