@@ -1,6 +1,6 @@
 -- 0005: rollup tables, session and experiment facts, job runs, job settings.
 -- depends: 0004_ingest_side_tables
--- sql-checksum: ae383543eb59e96cc8a14286e3cb3611d2d33084c134a300831c50d9fc1234b1
+-- sql-checksum: 087b9272bfea30fd3d645fd4ab80cf7bce171698a134710844707e8e36f4d8bc
 --
 -- Every rollup is keyed by project_id first (Citus: distributed by tenant,
 -- colocated with analytics.events). refresh_rollups() recomputes rows of the

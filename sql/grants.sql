@@ -38,7 +38,9 @@ TO analytics_ingest;
 GRANT EXECUTE ON FUNCTION
   analytics.hourly_rollups(integer, text, text),
   analytics.experiment_results(text, text, text, jsonb),
-  analytics.recent_events(integer, integer, text, text, text, text)
+  analytics.recent_events(integer, integer, text, text, text, text),
+  analytics.top(text, timestamptz, timestamptz, integer, text),
+  analytics.realtime(integer, text)
 TO analytics_reader, analytics_admin;
 -- The views span every tenant (a view cannot resolve a JWT claim), so they
 -- are for the admin only: summary, table_sizes, job_status and

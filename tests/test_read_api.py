@@ -238,3 +238,106 @@ def test_monitoring_views_for_the_admin(conn):
     assert summary["events"]["estimated_rows"] == 1
     assert summary["events"]["first_day"] == NOW.date()
     assert sizes["events"]["bytes"] > 0 and "rollup_hourly" in sizes
+
+
+def stream_for_top(seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    kinds = ["pageview", "click", "tool_used", "api_call"]
+    return [
+        {
+            "session_id": f"s{rng.randrange(30)}",
+            "event_type": rng.choice(kinds),
+            "name": rng.choice(["/", "/pricing", "/docs", "FAAB", "cta", None]),
+            "properties": {"risk_mode": rng.choice(["protect", "chase", "neutral"]), "big": "x" * 150},
+            "occurred_at": (NOW - timedelta(minutes=rng.randrange(0, 3000))).isoformat(),
+        }
+        for _ in range(600)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dimension", "event_type", "field"),
+    [
+        ("page", "pageview", "name"),
+        ("tool", "tool_used", "name"),
+        ("click_target", "click", "name"),
+        ("event_type", None, "event_type"),
+        ("name", None, "name"),
+        ("property:risk_mode", None, "risk_mode"),
+    ],
+)
+def test_top_is_exact_over_ranges_that_cut_hours(conn, dimension, event_type, field):
+    events = stream_for_top(7)
+    track_events(conn, events)
+    conn.execute("SELECT analytics.refresh_rollups()")
+    start, end = NOW - timedelta(hours=30, minutes=17), NOW - timedelta(hours=2, minutes=41)
+    counts: dict[str, int] = {}
+    for e in events:
+        at = datetime.fromisoformat(e["occurred_at"])
+        value = e["properties"][field] if field == "risk_mode" else e.get(field)
+        if start <= at < end and (event_type is None or e["event_type"] == event_type) and value is not None:
+            counts[value] = counts.get(value, 0) + 1
+    expected = sorted(({"value": k, "events": v} for k, v in counts.items()), key=lambda r: (-r["events"], r["value"]))
+    result = call(
+        conn, "SELECT analytics.top(%s, %s, %s, lim => 3, project_id => 'default') AS r", dimension, start, end
+    )
+    assert result == expected[:3]
+
+
+def test_top_refuses_bad_arguments(conn):
+    for args in [
+        "'nope', now() - interval '1 day', now()",
+        "'page', now(), now() - interval '1 day'",
+        "'page', now() - interval '500 days', now()",
+        "'page', now() - interval '1 day', now(), lim => 0",
+    ]:
+        with pytest.raises(psycopg.Error) as error:
+            conn.execute(f"SELECT analytics.top({args})")
+        assert error.value.sqlstate == "22023"
+    assert "property:<key>" in _hint(conn, "SELECT analytics.top('nope', now() - interval '1 day', now())")
+
+
+def _hint(conn, statement: str) -> str:
+    try:
+        conn.execute(statement)
+    except psycopg.Error as error:
+        return error.diag.message_hint or ""
+    raise AssertionError("expected an error")
+
+
+def test_top_experiments_counts_first_exposures(conn):
+    track_events(conn, experiment_stream(8))
+    conn.execute("SELECT analytics.refresh_rollups()")
+    result = call(
+        conn, "SELECT analytics.top('experiment', now() - interval '1 day', now(), project_id => 'default') AS r"
+    )
+    assert result == [{"value": "exp", "events": sum(n for n, _ in oracle(experiment_stream(8)).values())}]
+
+
+def test_realtime(conn):
+    track_events(
+        conn,
+        [
+            {"session_id": "a", "user_id": "u1", "event_type": "pageview", "name": "/"},
+            {"session_id": "b", "user_id": "u1", "event_type": "pageview", "name": "/"},
+            {"session_id": "c", "event_type": "pageview", "name": "/docs"},
+            {"session_id": "d", "event_type": "click", "name": "cta"},
+            {
+                "session_id": "old",
+                "event_type": "pageview",
+                "name": "/old",
+                "occurred_at": (NOW - timedelta(minutes=30)).isoformat(),
+            },
+        ],
+    )
+    result = call(conn, "SELECT analytics.realtime(minutes => 5, project_id => 'default') AS r")
+    assert result == {
+        "minutes": 5,
+        "active_visitors": 3,
+        "active_sessions": 4,
+        "events": 4,
+        "top_pages": [{"page": "/", "views": 2}, {"page": "/docs", "views": 1}],
+    }
+    with pytest.raises(psycopg.Error) as error:
+        conn.execute("SELECT analytics.realtime(minutes => 0)")
+    assert error.value.sqlstate == "22023"

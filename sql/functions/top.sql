@@ -1,0 +1,115 @@
+CREATE OR REPLACE FUNCTION analytics.top(
+  dimension text,
+  from_ts timestamptz,
+  to_ts timestamptz,
+  lim integer DEFAULT 10,
+  project_id text DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+/*
+Contract: the most frequent values of a dimension in [from_ts, to_ts), by
+  events, most first (ties by value): top pages, event types, tools, click
+  targets, names, experiments, or any property key. Whole hours come from
+  the hourly rollups; only the partial hours at the two ends of the range
+  are read from raw events, so the answer is exact (as of the last
+  refresh_rollups()) and costs milliseconds over any range.
+Parameters:
+  dimension  'page' (pageview names), 'event_type', 'tool' (tool_used names),
+             'click_target' (click names), 'name' (names of any type),
+             'experiment' (sessions first exposed in the range, by experiment),
+             or 'property:<key>' (scalar values up to 100 characters)
+  from_ts, to_ts  the range, from_ts < to_ts, at most 400 days
+  lim        1..1000
+  project_id NULL: the caller's JWT project
+Returns: [{"value": "...", "events": n}] (for 'experiment': exposed sessions).
+Errors: 22023 unknown dimension, reversed or too long range, lim out of range;
+  42501 another tenant or no project claim.
+Security: SECURITY DEFINER; EXECUTE for analytics_reader and analytics_admin.
+Example: SELECT analytics.top('page', now() - interval '30 days', now());
+*/
+DECLARE
+  v_project text := analytics._resolve_project(top.project_id);
+  v_type    text;
+  v_key     text;
+  v_lo      timestamptz;  -- first whole hour
+  v_hi      timestamptz;  -- end of the last whole hour
+  v_result  jsonb;
+BEGIN
+  IF from_ts IS NULL OR to_ts IS NULL OR from_ts >= to_ts THEN
+    RAISE EXCEPTION USING ERRCODE = '22023',
+      MESSAGE = pg_catalog.format('invalid time range: from_ts %s must be before to_ts %s', from_ts, to_ts);
+  END IF;
+  IF to_ts - from_ts > interval '400 days' THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'time range too long: at most 400 days',
+      HINT = 'Daily totals over longer spans are in analytics.rollup_daily.';
+  END IF;
+  IF lim IS NULL OR lim NOT BETWEEN 1 AND 1000 THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('lim must be between 1 and 1000, not %s', lim);
+  END IF;
+  v_type := CASE dimension WHEN 'page' THEN 'pageview' WHEN 'tool' THEN 'tool_used' WHEN 'click_target' THEN 'click' END;
+  IF dimension LIKE 'property:%' THEN
+    v_key := pg_catalog.substr(dimension, 10);
+  ELSIF v_type IS NULL AND dimension NOT IN ('event_type', 'name', 'experiment') OR dimension IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('unknown dimension %L', dimension),
+      HINT = 'Dimensions: page, event_type, tool, click_target, name, experiment, property:<key>.';
+  END IF;
+
+  IF dimension = 'experiment' THEN
+    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('value', t.value, 'events', t.events)
+                                         ORDER BY t.events DESC, t.value), '[]')
+      INTO v_result
+      FROM (SELECT s.experiment_id AS value, pg_catalog.count(*) AS events
+              FROM analytics.experiment_sessions s
+             WHERE (v_project IS NULL OR s.project_id = v_project)
+               AND s.exposed_at >= from_ts AND s.exposed_at < to_ts
+             GROUP BY s.experiment_id ORDER BY 2 DESC, 1 LIMIT lim) t;
+    RETURN v_result;
+  END IF;
+
+  v_lo := pg_catalog.date_trunc('hour', from_ts, 'UTC');
+  IF v_lo < from_ts THEN
+    v_lo := v_lo + interval '1 hour';
+  END IF;
+  v_hi := greatest(v_lo, pg_catalog.date_trunc('hour', to_ts, 'UTC'));
+
+  WITH counted AS (
+    -- Whole hours, from the rollups.
+    SELECT CASE WHEN dimension = 'event_type' THEN h.event_type ELSE h.name END AS value, h.events
+      FROM analytics.rollup_hourly h
+     WHERE v_key IS NULL AND (v_project IS NULL OR h.project_id = v_project)
+       AND h.bucket >= v_lo AND h.bucket < v_hi
+       AND (v_type IS NULL OR h.event_type = v_type)
+    UNION ALL
+    SELECT p.value, p.events
+      FROM analytics.rollup_hourly_properties p
+     WHERE v_key IS NOT NULL AND (v_project IS NULL OR p.project_id = v_project)
+       AND p.bucket >= v_lo AND p.bucket < v_hi AND p.key = v_key
+    UNION ALL
+    -- The partial hours at both ends, from raw events.
+    SELECT CASE WHEN v_key IS NOT NULL THEN e.properties ->> v_key
+                WHEN dimension = 'event_type' THEN e.event_type ELSE e.name END, 1
+      FROM analytics.events e
+     WHERE (v_project IS NULL OR e.project_id = v_project)
+       AND ((e.occurred_at >= from_ts AND e.occurred_at < least(v_lo, to_ts))
+            OR (e.occurred_at >= greatest(v_hi, from_ts) AND e.occurred_at < to_ts))
+       AND (v_type IS NULL OR e.event_type = v_type)
+       AND (v_key IS NULL OR (pg_catalog.jsonb_typeof(e.properties -> v_key) IN ('string', 'number', 'boolean')
+                              AND pg_catalog.length(e.properties ->> v_key) <= 100))
+  )
+  SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('value', t.value, 'events', t.events)
+                                       ORDER BY t.events DESC, t.value), '[]')
+    INTO v_result
+    FROM (SELECT c.value, pg_catalog.sum(c.events)::bigint AS events
+            FROM counted c WHERE c.value IS NOT NULL
+           GROUP BY c.value ORDER BY 2 DESC, 1 LIMIT lim) t;
+  RETURN v_result;
+END
+$function$;
+
+COMMENT ON FUNCTION analytics.top(text, timestamptz, timestamptz, integer, text) IS
+  'RPC: top values of a dimension (page, event_type, tool, click_target, name, experiment, property:<key>) in a time range, exact, from rollups.';
