@@ -2,11 +2,11 @@
 
 The product is the SQL in the `analytics` schema; this package installs it,
 streams files into it, and wraps its functions for Python callers. Each
-public call is one call into a SQL function.
+public call is one call into a SQL function. Streaming a file in:
+`from pgpkg.ingest import ingest`.
 """
 
 from pgpkg.errors import PgpkgError
-from pgpkg.ingest import ingest
 from pgpkg.install import install, status, uninstall
 from pgpkg.maintenance import aggregate, backfill, cleanup, refresh, run_jobs, schedule_jobs, unschedule_jobs
 
@@ -18,7 +18,6 @@ __all__ = [
     "aggregate",
     "backfill",
     "cleanup",
-    "ingest",
     "install",
     "refresh",
     "run_jobs",
