@@ -1,6 +1,6 @@
 -- 0005: rollup tables, session and experiment facts, job runs, job settings.
 -- depends: 0004_ingest_side_tables
--- sql-checksum: 087b9272bfea30fd3d645fd4ab80cf7bce171698a134710844707e8e36f4d8bc
+-- sql-checksum: a811585889a4c156007fa280bedd88134272243a22a4d8652ded7d135dfa24b2
 --
 -- Every rollup is keyed by project_id first (Citus: distributed by tenant,
 -- colocated with analytics.events). refresh_rollups() recomputes rows of the

@@ -40,7 +40,9 @@ GRANT EXECUTE ON FUNCTION
   analytics.experiment_results(text, text, text, jsonb),
   analytics.recent_events(integer, integer, text, text, text, text),
   analytics.top(text, timestamptz, timestamptz, integer, text),
-  analytics.realtime(integer, text)
+  analytics.realtime(integer, text),
+  analytics.user_stats(date, date, text, integer, text),
+  analytics.group_stats(date, date, text, text)
 TO analytics_reader, analytics_admin;
 -- The views span every tenant (a view cannot resolve a JWT claim), so they
 -- are for the admin only: summary, table_sizes, job_status and

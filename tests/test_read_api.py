@@ -341,3 +341,50 @@ def test_realtime(conn):
     with pytest.raises(psycopg.Error) as error:
         conn.execute("SELECT analytics.realtime(minutes => 0)")
     assert error.value.sqlstate == "22023"
+
+
+def test_user_and_group_stats_match_the_raw_events(conn):
+    conn.execute("INSERT INTO analytics.project_settings VALUES ('default', 'time_zone', 'Asia/Kolkata')")
+    events = [
+        {
+            "session_id": f"s{i % 7}",
+            "user_id": f"u{i % 3}",
+            "event_type": "click",
+            "occurred_at": (NOW - timedelta(hours=i)).isoformat(),
+        }
+        for i in range(60)
+    ]
+    track_events(conn, events)
+    conn.execute("SELECT analytics.identify('u0', '{\"group\": \"acme\"}')")
+    conn.execute("SELECT analytics.identify('u1', '{\"group\": \"acme\"}')")
+    conn.execute("SELECT analytics.refresh_rollups()")
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Kolkata")
+    expected: dict[tuple[str, str], list] = {}
+    for e in events:
+        day = datetime.fromisoformat(e["occurred_at"]).astimezone(zone).date().isoformat()
+        row = expected.setdefault((day, e["user_id"]), [0, set()])
+        row[0] += 1
+        row[1].add(e["session_id"])
+    first, last = min(d for d, _ in expected), max(d for d, _ in expected)
+    stats = call(conn, "SELECT analytics.user_stats(%s, %s, project_id => 'default') AS r", first, last)
+    assert {(s["day"], s["user_id"]): (s["events"], s["sessions"]) for s in stats} == {
+        k: (v[0], len(v[1])) for k, v in expected.items()
+    }
+    only = call(
+        conn,
+        "SELECT analytics.user_stats(%s, %s, user_id => 'u2', lim => 2, project_id => 'default') AS r",
+        first,
+        last,
+    )
+    assert len(only) == 2 and {s["user_id"] for s in only} == {"u2"} and only[0]["day"] == last
+    groups = call(conn, "SELECT analytics.group_stats(%s, %s, project_id => 'default') AS r", first, last)
+    by_group: dict[tuple[str, str | None], int] = {}
+    for (day, user), (n, _) in expected.items():
+        key = (day, "acme" if user in ("u0", "u1") else None)
+        by_group[key] = by_group.get(key, 0) + n
+    assert {(g["day"], g["group"]): g["events"] for g in groups} == by_group
+    with pytest.raises(psycopg.Error) as error:
+        conn.execute("SELECT analytics.user_stats(current_date, current_date - 1)")
+    assert error.value.sqlstate == "22023"

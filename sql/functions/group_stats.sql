@@ -1,0 +1,45 @@
+CREATE OR REPLACE FUNCTION analytics.group_stats(
+  from_day date,
+  to_day date,
+  trait text DEFAULT 'group',
+  project_id text DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+/*
+Contract: seed 001's daily group stats (analytics_daily_group_stats): per day
+  and value of a user trait (set by identify(), e.g. {"group": "acme"}):
+  active users, their events and sessions. A user counts in the group its
+  traits name now. Users without the trait fall under null.
+Parameters: from_day <= to_day (at most 400 days); trait: the trait key;
+  project_id NULL: the caller's JWT project.
+Returns: [{"day", "group", "users", "events", "sessions"}], newest day first.
+Errors: 22023 reversed or too long range; 42501 another tenant.
+Security: SECURITY DEFINER; EXECUTE for analytics_reader and analytics_admin.
+Example: SELECT analytics.group_stats(current_date - 7, current_date, trait => 'group');
+*/
+DECLARE
+  v_project text := analytics._resolve_project(group_stats.project_id);
+  v_result  jsonb;
+BEGIN
+  PERFORM analytics._check_day_range(from_day, to_day);
+  SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           'day', g.day, 'group', g.grp, 'users', g.users, 'events', g.events, 'sessions', g.sessions)
+           ORDER BY g.day DESC, g.events DESC, g.grp), '[]')
+    INTO v_result
+    FROM (SELECT d.day, u.traits ->> trait AS grp, pg_catalog.count(*) AS users,
+                 pg_catalog.sum(d.events) AS events, pg_catalog.sum(d.sessions) AS sessions
+            FROM analytics.rollup_daily_users d
+            LEFT JOIN analytics.users u ON u.project_id = d.project_id AND u.user_id = d.user_id
+           WHERE (v_project IS NULL OR d.project_id = v_project) AND d.day BETWEEN from_day AND to_day
+           GROUP BY d.day, u.traits ->> trait) g;
+  RETURN v_result;
+END
+$function$;
+
+COMMENT ON FUNCTION analytics.group_stats(date, date, text, text) IS
+  'RPC: seed 001 daily group stats: per day and user-trait value, active users, events, sessions.';
