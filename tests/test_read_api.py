@@ -388,3 +388,24 @@ def test_user_and_group_stats_match_the_raw_events(conn):
     with pytest.raises(psycopg.Error) as error:
         conn.execute("SELECT analytics.user_stats(current_date, current_date - 1)")
     assert error.value.sqlstate == "22023"
+
+
+def test_row_level_security_backs_up_the_functions(conn):
+    """Should a DBA grant a reader a table, the policies still show it only its project."""
+    track_events(conn, [{"project_id": p, "session_id": "s", "event_type": "click"} for p in ("shop", "rival")])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    conn.execute("GRANT SELECT ON analytics.rollup_hourly, analytics.events TO analytics_reader")
+    try:
+        with reader(conn, "shop"):
+            for table in ("analytics.rollup_hourly", "analytics.events"):
+                rows = conn.execute(f"SELECT DISTINCT project_id FROM {table}").fetchall()
+                assert [r["project_id"] for r in rows] == ["shop"]
+        with reader(conn, None):
+            assert conn.execute("SELECT count(*) AS n FROM analytics.events").fetchone()["n"] == 0
+    finally:
+        conn.execute("REVOKE SELECT ON analytics.rollup_hourly, analytics.events FROM analytics_reader")
+    conn.execute("SET ROLE analytics_admin")
+    try:
+        assert conn.execute("SELECT count(DISTINCT project_id) AS n FROM analytics.events").fetchone()["n"] == 2
+    finally:
+        conn.execute("RESET ROLE")
