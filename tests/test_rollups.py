@@ -20,9 +20,9 @@ from tests.oracle import mismatches
 ZONES = {"a": "UTC", "b": "Asia/Kolkata", "c": "America/New_York"}
 # Events are placed around the last two UTC midnights, so that local days of
 # every zone are cut through.
-MIDNIGHT = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-if datetime.now(UTC) - MIDNIGHT < timedelta(hours=2):
-    MIDNIGHT -= timedelta(days=1)
+# At least 6 hours ago, so that every generated event (up to 90 minutes after it) and
+# every fixed one (up to 4h45 after it) lies in the past whatever the hour CI runs at.
+MIDNIGHT = (datetime.now(UTC) - timedelta(hours=6)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def set_zones(conn) -> None:
