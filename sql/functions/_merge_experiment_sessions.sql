@@ -1,4 +1,8 @@
-CREATE OR REPLACE FUNCTION analytics._merge_experiment_sessions(experiment_session_keys text[])
+CREATE OR REPLACE FUNCTION analytics._merge_experiment_sessions(
+  projects text[],
+  experiment_ids text[],
+  session_ids text[]
+)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -10,9 +14,10 @@ Contract: rebuild analytics.experiment_sessions for the given experiment
   conversions at or after that exposure count (conversions carry the
   experiment_id, or experimentId in properties). Then rebuild the variant
   totals (analytics.rollup_experiments) of the experiments concerned.
-Parameters: experiment_session_keys: JSON arrays ["project_id", "experiment_id", "session_id"] as text.
+Parameters: projects[i], experiment_ids[i], session_ids[i]: the i-th
+  experiment session. Duplicates are fine.
 Returns: the number of experiment sessions rebuilt.
-Example: SELECT analytics._merge_experiment_sessions(ARRAY['["default", "checkout-button", "s1"]']);
+Example: SELECT analytics._merge_experiment_sessions(ARRAY['default'], ARRAY['checkout-button'], ARRAY['s1']);
 */
 DECLARE
   v_rows               bigint;
@@ -20,12 +25,12 @@ DECLARE
   v_gone_experiments   text[];
   v_gone_sessions      text[];
 BEGIN
-  IF coalesce(pg_catalog.cardinality(experiment_session_keys), 0) = 0 THEN
+  IF coalesce(pg_catalog.cardinality(projects), 0) = 0 THEN
     RETURN 0;
   END IF;
   WITH keys AS MATERIALIZED (
-    SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS experiment_id, k::jsonb ->> 2 AS session_id
-      FROM unnest(experiment_session_keys) AS u(k)
+    SELECT DISTINCT u.project_id, u.experiment_id, u.session_id
+      FROM unnest(projects, experiment_ids, session_ids) AS u(project_id, experiment_id, session_id)
   ), facts AS MATERIALIZED (
     -- One index probe per experiment session (OFFSET 0: no whole-table scan).
     SELECT h.* FROM keys k
@@ -73,9 +78,8 @@ BEGIN
   -- Experiment sessions left without any exposure.
   SELECT pg_catalog.array_agg(k.project_id), pg_catalog.array_agg(k.experiment_id), pg_catalog.array_agg(k.session_id)
     INTO v_gone_projects, v_gone_experiments, v_gone_sessions
-    FROM (SELECT DISTINCT u.k::jsonb ->> 0 AS project_id, u.k::jsonb ->> 1 AS experiment_id,
-                 u.k::jsonb ->> 2 AS session_id
-            FROM unnest(experiment_session_keys) AS u(k)) k
+    FROM (SELECT DISTINCT u.project_id, u.experiment_id, u.session_id
+            FROM unnest(projects, experiment_ids, session_ids) AS u(project_id, experiment_id, session_id)) k
    WHERE NOT EXISTS (SELECT 1 FROM analytics.experiment_session_hours h
                       WHERE h.project_id = k.project_id AND h.experiment_id = k.experiment_id
                         AND h.session_id = k.session_id AND h.first_exposure_at IS NOT NULL);
@@ -87,15 +91,15 @@ BEGIN
 
   -- Variant totals of the experiments concerned.
   DELETE FROM analytics.rollup_experiments r
-   USING (SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS experiment_id
-            FROM unnest(experiment_session_keys) AS u(k)) k
+   USING (SELECT DISTINCT u.project_id, u.experiment_id
+            FROM unnest(projects, experiment_ids) AS u(project_id, experiment_id)) k
    WHERE r.project_id = k.project_id AND r.experiment_id = k.experiment_id;
   INSERT INTO analytics.rollup_experiments
          (project_id, experiment_id, variant_key, exposed_sessions, exposures, converted_sessions, conversions)
   SELECT s.project_id, s.experiment_id, s.variant_key, pg_catalog.count(*), pg_catalog.sum(s.exposures),
          pg_catalog.count(*) FILTER (WHERE s.conversions > 0), pg_catalog.sum(s.conversions)
-    FROM (SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS experiment_id
-            FROM unnest(experiment_session_keys) AS u(k)) k
+    FROM (SELECT DISTINCT u.project_id, u.experiment_id
+            FROM unnest(projects, experiment_ids) AS u(project_id, experiment_id)) k
    CROSS JOIN LATERAL (
      SELECT x.* FROM analytics.experiment_sessions x
       WHERE x.project_id = k.project_id AND x.experiment_id = k.experiment_id OFFSET 0
@@ -105,5 +109,5 @@ BEGIN
 END
 $function$;
 
-COMMENT ON FUNCTION analytics._merge_experiment_sessions(text[]) IS
+COMMENT ON FUNCTION analytics._merge_experiment_sessions(text[], text[], text[]) IS
   'Internal: rebuild exposure-gated experiment sessions and variant totals from their per-hour facts.';

@@ -1,4 +1,4 @@
-CREATE OR REPLACE FUNCTION analytics._merge_sessions(session_keys text[])
+CREATE OR REPLACE FUNCTION analytics._merge_sessions(projects text[], session_ids text[])
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -8,20 +8,20 @@ Contract: rebuild the rows of analytics.sessions for the given sessions by
   merging their per-hour facts (analytics.session_hours): first and last
   event, event count, the user, the entry page (first pageview) and exit
   page (last pageview). A session with no facts left is removed.
-Parameters: session_keys: JSON arrays ["project_id", "session_id"] as text.
+Parameters: projects[i], session_ids[i]: the i-th session. Duplicates are fine.
 Returns: the number of sessions rebuilt.
-Example: SELECT analytics._merge_sessions(ARRAY['["default", "s1"]']);
+Example: SELECT analytics._merge_sessions(ARRAY['default'], ARRAY['s1']);
 */
 DECLARE
   v_rows            bigint;
   v_gone_projects   text[];
   v_gone_sessions   text[];
 BEGIN
-  IF coalesce(pg_catalog.cardinality(session_keys), 0) = 0 THEN
+  IF coalesce(pg_catalog.cardinality(projects), 0) = 0 THEN
     RETURN 0;
   END IF;
   WITH keys AS MATERIALIZED (
-    SELECT DISTINCT k::jsonb ->> 0 AS project_id, k::jsonb ->> 1 AS session_id FROM unnest(session_keys) AS u(k)
+    SELECT DISTINCT u.project_id, u.session_id FROM unnest(projects, session_ids) AS u(project_id, session_id)
   ), merged AS (
     INSERT INTO analytics.sessions
            (project_id, session_id, user_id, first_seen, last_seen, event_count, entry_page, exit_page)
@@ -47,8 +47,8 @@ BEGIN
   -- Sessions whose every event is gone (a DELETE of raw events).
   SELECT pg_catalog.array_agg(k.project_id), pg_catalog.array_agg(k.session_id)
     INTO v_gone_projects, v_gone_sessions
-    FROM (SELECT DISTINCT u.k::jsonb ->> 0 AS project_id, u.k::jsonb ->> 1 AS session_id
-            FROM unnest(session_keys) AS u(k)) k
+    FROM (SELECT DISTINCT u.project_id, u.session_id
+            FROM unnest(projects, session_ids) AS u(project_id, session_id)) k
    WHERE NOT EXISTS (SELECT 1 FROM analytics.session_hours h
                       WHERE h.project_id = k.project_id AND h.session_id = k.session_id);
   IF v_gone_projects IS NOT NULL THEN
@@ -59,5 +59,5 @@ BEGIN
 END
 $function$;
 
-COMMENT ON FUNCTION analytics._merge_sessions(text[]) IS
+COMMENT ON FUNCTION analytics._merge_sessions(text[], text[]) IS
   'Internal: rebuild analytics.sessions rows from their per-hour facts.';

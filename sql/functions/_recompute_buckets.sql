@@ -26,8 +26,12 @@ DECLARE
   v_days         jsonb;
   v_projects     text[];
   v_buckets      timestamptz[];
-  v_old_sessions text[];
-  v_old_exp      text[];
+  -- Sessions and experiment sessions whose facts changed, as parallel arrays.
+  v_session_projects    text[] := '{}';
+  v_session_ids         text[] := '{}';
+  v_experiment_projects text[] := '{}';
+  v_experiment_ids      text[] := '{}';
+  v_experiment_sessions text[] := '{}';
   v_day_projects text[];
   v_day_days     date[];
   v_day          timestamptz;
@@ -41,7 +45,7 @@ BEGIN
             FROM unnest(projects, buckets) AS t(p, h)
            WHERE t.p IS NOT NULL AND t.h IS NOT NULL) b;
   IF v_projects IS NULL THEN
-    RETURN '{"buckets": 0, "hourly_rows": 0, "sessions": 0, "experiment_sessions": 0, "days": []}'::jsonb;
+    RETURN '{"buckets": 0, "hourly_rows": 0, "sessions": 0, "experiment_sessions": 0, "days": 0}'::jsonb;
   END IF;
 
   -- 1. Clear the buckets. Remember which sessions and experiment sessions
@@ -57,14 +61,16 @@ BEGIN
      WHERE s.project_id = b.p AND s.bucket = b.h
     RETURNING s.project_id, s.session_id
   )
-  SELECT pg_catalog.array_agg(pg_catalog.jsonb_build_array(g.project_id, g.session_id)::text) INTO v_old_sessions FROM gone g;
+  SELECT coalesce(pg_catalog.array_agg(g.project_id), '{}'), coalesce(pg_catalog.array_agg(g.session_id), '{}')
+    INTO v_session_projects, v_session_ids FROM gone g;
   WITH gone AS (
     DELETE FROM analytics.experiment_session_hours s USING unnest(v_projects, v_buckets) AS b(p, h)
      WHERE s.project_id = b.p AND s.bucket = b.h
     RETURNING s.project_id, s.experiment_id, s.session_id
   )
-  SELECT pg_catalog.array_agg(pg_catalog.jsonb_build_array(g.project_id, g.experiment_id, g.session_id)::text)
-    INTO v_old_exp FROM gone g;
+  SELECT coalesce(pg_catalog.array_agg(g.project_id), '{}'), coalesce(pg_catalog.array_agg(g.experiment_id), '{}'),
+         coalesce(pg_catalog.array_agg(g.session_id), '{}')
+    INTO v_experiment_projects, v_experiment_ids, v_experiment_sessions FROM gone g;
 
   -- 2. Recompute the buckets from their raw events, read once, one UTC day
   --    at a time: each statement reads one partition, only the span from
@@ -155,23 +161,31 @@ BEGIN
     RETURNING 1
   ),
   touched_sessions AS (
-    SELECT pg_catalog.array_agg(pg_catalog.jsonb_build_array(s.project_id, s.session_id)::text) AS keys FROM session_facts s
+    SELECT coalesce(pg_catalog.array_agg(s.project_id), '{}') AS projects,
+           coalesce(pg_catalog.array_agg(s.session_id), '{}') AS ids
+      FROM session_facts s
   ),
   touched_experiments AS (
-    SELECT pg_catalog.array_agg(pg_catalog.jsonb_build_array(x.project_id, x.experiment_id, x.session_id)::text) AS keys
+    SELECT coalesce(pg_catalog.array_agg(x.project_id), '{}') AS projects,
+           coalesce(pg_catalog.array_agg(x.experiment_id), '{}') AS experiments,
+           coalesce(pg_catalog.array_agg(x.session_id), '{}') AS sessions
       FROM experiment_facts x
   )
   SELECT v_hourly_rows + (SELECT pg_catalog.count(*) FROM hourly),
-         coalesce(v_old_sessions, '{}') || coalesce((SELECT keys FROM touched_sessions), '{}'),
-         coalesce(v_old_exp, '{}') || coalesce((SELECT keys FROM touched_experiments), '{}')
-    INTO v_hourly_rows, v_old_sessions, v_old_exp;
+         v_session_projects || ts.projects, v_session_ids || ts.ids,
+         v_experiment_projects || te.projects, v_experiment_ids || te.experiments,
+         v_experiment_sessions || te.sessions
+    INTO v_hourly_rows, v_session_projects, v_session_ids, v_experiment_projects, v_experiment_ids,
+         v_experiment_sessions
+    FROM touched_sessions ts, touched_experiments te;
   -- (totals and properties run to completion although nothing reads them.)
   END LOOP;
 
   -- 3. Sessions: merge the hourly facts of every session seen in the buckets.
-  v_sessions := analytics._merge_sessions(v_old_sessions);
+  v_sessions := analytics._merge_sessions(v_session_projects, v_session_ids);
   -- 4. Experiments: merge the experiment sessions, then their variant totals.
-  v_experiments := analytics._merge_experiment_sessions(v_old_exp);
+  v_experiments := analytics._merge_experiment_sessions(v_experiment_projects, v_experiment_ids,
+                                                        v_experiment_sessions);
   -- 5. Days: every project day the buckets overlap, in the project's zone.
   SELECT pg_catalog.array_agg(d.project_id), pg_catalog.array_agg(d.day)
     INTO v_day_projects, v_day_days
