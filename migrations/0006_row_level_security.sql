@@ -1,6 +1,6 @@
 -- 0006: row-level security on every tenant table, as a second line of defence.
 -- depends: 0005_rollups
--- sql-checksum: 10d3169a9fed4f156cef22485775aa9fe1fe574d18cf0177f73edc5a2c0c2980
+-- sql-checksum: 324cde3d6c69f067dbd73afebeb2a6ac5ed1773790e45def5a29d3018c9a80a1
 --
 -- The first line is in the functions: every read function resolves the
 -- caller's project itself (analytics._resolve_project) and passes it into its

@@ -39,29 +39,31 @@ BEGIN
         WHERE x.project_id = k.project_id AND x.experiment_id = k.experiment_id AND x.session_id = k.session_id
        OFFSET 0
      ) h
-  ), exposed AS (
-    SELECT DISTINCT ON (f.project_id, f.experiment_id, f.session_id)
-           f.project_id, f.experiment_id, f.session_id, f.variant_key, f.first_exposure_at AS exposed_at
+  ), timeline AS (
+    -- Exposures and conversions of each experiment session as one list, so
+    -- that the merge is a sort and a single GROUP BY, with no join whose
+    -- size the planner could misjudge.
+    SELECT f.project_id, f.experiment_id, f.session_id, f.first_exposure_at AS exposure_at, f.variant_key,
+           f.exposures, NULL::timestamptz AS conversion_at
       FROM facts f WHERE f.first_exposure_at IS NOT NULL
-     ORDER BY f.project_id, f.experiment_id, f.session_id, f.first_exposure_at
-  ), totals AS (
-    SELECT f.project_id, f.experiment_id, f.session_id, pg_catalog.sum(f.exposures) AS exposures
-      FROM facts f GROUP BY f.project_id, f.experiment_id, f.session_id
-  ), converted AS (
-    SELECT x.project_id, x.experiment_id, x.session_id,
-           pg_catalog.count(t.at) AS conversions, pg_catalog.min(t.at) AS first_conversion_at
-      FROM exposed x
-      JOIN facts f ON f.project_id = x.project_id AND f.experiment_id = x.experiment_id AND f.session_id = x.session_id
-     CROSS JOIN LATERAL unnest(f.conversion_times) AS t(at)
-     WHERE t.at >= x.exposed_at
-     GROUP BY x.project_id, x.experiment_id, x.session_id
+    UNION ALL
+    SELECT f.project_id, f.experiment_id, f.session_id, NULL, NULL, 0, t.at
+      FROM facts f CROSS JOIN LATERAL unnest(f.conversion_times) AS t(at)
+  ), gated AS (
+    SELECT l.*, pg_catalog.min(l.exposure_at) OVER (PARTITION BY l.project_id, l.experiment_id, l.session_id)
+             AS exposed_at
+      FROM timeline l
   ), merged AS (
-    SELECT x.project_id, x.experiment_id, x.session_id, x.variant_key, x.exposed_at, t.exposures,
-           c.conversions, c.first_conversion_at
-      FROM exposed x
-      JOIN totals t ON t.project_id = x.project_id AND t.experiment_id = x.experiment_id AND t.session_id = x.session_id
-      LEFT JOIN converted c
-        ON c.project_id = x.project_id AND c.experiment_id = x.experiment_id AND c.session_id = x.session_id
+    SELECT g.project_id, g.experiment_id, g.session_id,
+           (pg_catalog.array_agg(g.variant_key ORDER BY g.exposure_at) FILTER (WHERE g.exposure_at IS NOT NULL))[1]
+             AS variant_key,
+           pg_catalog.min(g.exposed_at) AS exposed_at,
+           pg_catalog.sum(g.exposures) AS exposures,
+           pg_catalog.count(*) FILTER (WHERE g.conversion_at >= g.exposed_at) AS conversions,
+           pg_catalog.min(g.conversion_at) FILTER (WHERE g.conversion_at >= g.exposed_at) AS first_conversion_at
+      FROM gated g
+     GROUP BY g.project_id, g.experiment_id, g.session_id
+    HAVING pg_catalog.min(g.exposed_at) IS NOT NULL
   ), upserted AS (
     INSERT INTO analytics.experiment_sessions
            (project_id, experiment_id, session_id, variant_key, exposed_at, exposures, conversions, first_conversion_at)
