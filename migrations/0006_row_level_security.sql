@@ -1,6 +1,6 @@
 -- 0006: row-level security on every tenant table, as a second line of defence.
 -- depends: 0005_rollups
--- sql-checksum: 324cde3d6c69f067dbd73afebeb2a6ac5ed1773790e45def5a29d3018c9a80a1
+-- sql-checksum: e58bca84c869374e1f38c24fc81047ff48c71c753f331fd2c5a3c9947af75986
 --
 -- The first line is in the functions: every read function resolves the
 -- caller's project itself (analytics._resolve_project) and passes it into its

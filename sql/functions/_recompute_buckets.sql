@@ -11,6 +11,11 @@ Contract: make every rollup row of the given (project, UTC hour) buckets
   totals, and the project days (in each project's time zone) that the
   buckets overlap, and the first/last seen of their users (analytics.users,
   only ever widened). Rows of a bucket whose events are all gone are removed.
+  The marks of those buckets (analytics.dirty_buckets) are read before the
+  recompute and exactly those are deleted after it: a mark written
+  meanwhile stays for the next run. Every caller (refresh_rollups,
+  aggregate_analytics_daily, backfill_aggregates, cleanup_old_raw_events)
+  goes through here, so no caller handles marks itself.
   Cost grows with the events of the buckets (and of the days they touch),
   not with the size of analytics.events; other tenants are not touched.
   The caller serialises runs (refresh_rollups() holds an advisory lock).
@@ -34,6 +39,8 @@ DECLARE
   v_experiment_sessions text[] := '{}';
   v_day_projects text[];
   v_day_days     date[];
+  v_mark_projects text[];
+  v_mark_ids      bigint[];
   v_day          timestamptz;
   v_day_buckets  timestamptz[];
   v_lo           timestamptz;
@@ -47,6 +54,13 @@ BEGIN
   IF v_projects IS NULL THEN
     RETURN '{"buckets": 0, "hourly_rows": 0, "sessions": 0, "experiment_sessions": 0, "days": 0}'::jsonb;
   END IF;
+
+  -- 0. The marks to clear, read before the recompute: a mark read here was
+  --    committed with its events, which the recompute below will see.
+  SELECT pg_catalog.array_agg(d.project_id), pg_catalog.array_agg(d.mark_id)
+    INTO v_mark_projects, v_mark_ids
+    FROM analytics.dirty_buckets d
+    JOIN unnest(v_projects, v_buckets) AS b(p, h) ON d.project_id = b.p AND d.bucket = b.h;
 
   -- 1. Clear the buckets. Remember which sessions and experiment sessions
   --    had facts there: they must be re-merged even if no event remains.
@@ -191,6 +205,9 @@ BEGIN
     INTO v_day_projects, v_day_days
     FROM analytics._days_of_buckets(v_projects, v_buckets) d;
   v_days := analytics._recompute_days(v_day_projects, v_day_days);
+
+  DELETE FROM analytics.dirty_buckets d USING unnest(v_mark_projects, v_mark_ids) AS c(project_id, mark_id)
+   WHERE d.project_id = c.project_id AND d.mark_id = c.mark_id;
 
   RETURN pg_catalog.jsonb_build_object(
     'buckets', pg_catalog.cardinality(v_projects),

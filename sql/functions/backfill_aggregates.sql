@@ -23,8 +23,6 @@ DECLARE
   v_projects text[];
   v_buckets  timestamptz[];
   v_result   jsonb;
-  v_mark_projects text[];
-  v_mark_ids      bigint[];
 BEGIN
   IF from_day IS NULL OR to_day IS NULL OR from_day > to_day OR to_day - from_day > 366 THEN
     RAISE EXCEPTION USING ERRCODE = '22023',
@@ -32,10 +30,6 @@ BEGIN
       HINT = 'Give from_day <= to_day, at most 366 days apart; pgpkg backfill splits longer ranges.';
   END IF;
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('analytics.refresh_rollups'));
-  -- Marks of the range, read before the recompute (see refresh_rollups()).
-  SELECT pg_catalog.array_agg(d.project_id), pg_catalog.array_agg(d.mark_id)
-    INTO v_mark_projects, v_mark_ids
-    FROM analytics.dirty_buckets d WHERE d.bucket >= v_from AND d.bucket < v_to;
   SELECT pg_catalog.array_agg(b.project_id), pg_catalog.array_agg(b.bucket)
     INTO v_projects, v_buckets
     FROM (SELECT DISTINCT e.project_id, pg_catalog.date_trunc('hour', e.occurred_at, 'UTC') AS bucket
@@ -47,8 +41,6 @@ BEGIN
           SELECT d.project_id, d.bucket FROM analytics.dirty_buckets d
            WHERE d.bucket >= v_from AND d.bucket < v_to) b;
   v_result := analytics._recompute_buckets(v_projects, v_buckets);
-  DELETE FROM analytics.dirty_buckets d USING unnest(v_mark_projects, v_mark_ids) AS c(project_id, mark_id)
-   WHERE d.project_id = c.project_id AND d.mark_id = c.mark_id;
   RETURN pg_catalog.jsonb_build_object('from_day', from_day, 'to_day', to_day) || v_result;
 END
 $function$;

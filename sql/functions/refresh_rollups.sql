@@ -34,8 +34,6 @@ DECLARE
   v_buckets  timestamptz[];
   v_result   jsonb;
   v_remaining bigint;
-  v_mark_projects text[];
-  v_mark_ids bigint[];
 BEGIN
   IF v_limit < 1 THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('max_buckets must be at least 1, not %s', v_limit);
@@ -48,18 +46,7 @@ BEGIN
     INTO v_projects, v_buckets
     FROM (SELECT d.project_id, d.bucket FROM analytics.dirty_buckets d
            GROUP BY d.project_id, d.bucket ORDER BY pg_catalog.min(d.mark_id) LIMIT v_limit) s;
-
-  -- The marks to clear are read before the recompute: any mark read here
-  -- was committed with its events, which the recompute below will see.
-  SELECT pg_catalog.array_agg(d.project_id), pg_catalog.array_agg(d.mark_id)
-    INTO v_mark_projects, v_mark_ids
-    FROM analytics.dirty_buckets d
-    JOIN unnest(v_projects, v_buckets) AS b(p, h) ON d.project_id = b.p AND d.bucket = b.h;
-
-  v_result := analytics._recompute_buckets(v_projects, v_buckets);
-
-  DELETE FROM analytics.dirty_buckets d USING unnest(v_mark_projects, v_mark_ids) AS c(project_id, mark_id)
-   WHERE d.project_id = c.project_id AND d.mark_id = c.mark_id;
+  v_result := analytics._recompute_buckets(v_projects, v_buckets);  -- clears the marks it read
 
   SELECT pg_catalog.count(*) INTO v_remaining
     FROM (SELECT DISTINCT d.project_id, d.bucket FROM analytics.dirty_buckets d) r;
