@@ -200,12 +200,13 @@ def run(dsn: str | None = None, events: int = 200_000, batch_size: int = 1000) -
         drop()
 
 
-# History made inside the database, one statement per day: sessions of a few
-# events over 10 projects, the seeds' event types, names and properties.
+# History made inside the database, one statement per day: sessions of 20
+# events (a few seconds long) over `projects` projects, the seeds' event
+# types, names and properties; 5,000 known users, and anonymous events.
 _GENERATE_DAY = """
 INSERT INTO analytics.events (project_id, occurred_at, session_id, user_id, event_type, name, experiment_id,
                               variant_key, value, properties)
-SELECT 'project_' || (g %% 10),
+SELECT 'project_' || (g %% %(projects)s),
        %(start)s::timestamptz + (g::double precision / %(rows)s) * interval '1 day',
        'd' || %(day_number)s || '-s' || (g / 20),
        CASE WHEN g %% 5 < 3 THEN 'u' || (g / 60) %% 5000 END,
@@ -219,6 +220,24 @@ SELECT 'project_' || (g %% 10),
                           (ARRAY['protect', 'neutral', 'chase'])[1 + g %% 3])
   FROM generate_series(1, %(rows)s) g
 """
+
+
+def _load_history(conn: psycopg.Connection[Any], events: int, days: int, projects: int) -> None:
+    """`events` events over the `days` whole UTC days before today, generated in the database."""
+    today = datetime.now(UTC).date()
+    conn.execute("SELECT analytics.create_partitions(%s, %s)", (today - timedelta(days=days + 7), today))
+    for n in range(days):
+        day = today - timedelta(days=days - n)
+        conn.execute(
+            _GENERATE_DAY,
+            {
+                "start": datetime.combine(day, datetime.min.time(), UTC),
+                "rows": events // days,
+                "day_number": n,
+                "projects": projects,
+            },
+        )
+    conn.execute("VACUUM ANALYZE analytics.events")
 
 
 def _seconds(conn: psycopg.Connection[Any], statement: str, params: Any = None) -> tuple[float, Any]:
@@ -243,16 +262,9 @@ def run_rollups(
         install(scratch)
         today = datetime.now(UTC).date()
         with db.connect(scratch, autocommit=True) as conn:
-            conn.execute("SELECT analytics.create_partitions(%s, %s)", (today - timedelta(days=days + 7), today))
             started = time.perf_counter()
-            for n in range(days):
-                day = today - timedelta(days=days - n)
-                conn.execute(
-                    _GENERATE_DAY,
-                    {"start": datetime.combine(day, datetime.min.time(), UTC), "rows": events // days, "day_number": n},
-                )
+            _load_history(conn, events, days, projects=10)
             report["history_load_rows_per_second"] = round(events / (time.perf_counter() - started))
-            conn.execute("VACUUM ANALYZE analytics.events")
             report["initial_refresh_rollups_seconds"], first = _seconds(
                 conn, "SELECT analytics.refresh_rollups(max_buckets => 100000) AS result"
             )
@@ -279,6 +291,7 @@ def run_rollups(
                         "start": datetime.combine(day, datetime.min.time(), UTC),
                         "rows": day_events,
                         "day_number": number,
+                        "projects": 10,
                     },
                 )
             conn.execute("VACUUM ANALYZE analytics.events")
@@ -309,6 +322,115 @@ def run_rollups(
                 conn, "SELECT analytics.cleanup_old_raw_events(days => %s) AS result", (days + 1,)
             )
             report["cleanup_dropped"] = cleaned["dropped"]
+        return report
+    finally:
+        drop()
+
+
+# The last hour's traffic, at the history's rate: what realtime() and
+# recent_events() read in a live system.
+_GENERATE_LAST_HOUR = """
+INSERT INTO analytics.events (project_id, occurred_at, session_id, user_id, event_type, name)
+SELECT %(project)s, now() - interval '1 hour' + (g::double precision / %(rows)s) * interval '1 hour',
+       'live-s' || (g / 20), CASE WHEN g %% 5 < 3 THEN 'u' || (g / 60) %% 5000 END,
+       (ARRAY['pageview', 'pageview', 'click', 'tool_used'])[1 + g %% 4],
+       (ARRAY['/', '/pricing', 'cta-signup', 'FAAB'])[1 + g %% 4]
+  FROM generate_series(1, %(rows)s) g
+"""
+
+# Each read function as an application calls it: (label, SQL). Ranges end
+# now, so the partial hour at the start of each range is read from raw events.
+READ_CALLS: list[tuple[str, str]] = [
+    ("recent_events(hours => 1, lim => 1000)", "SELECT analytics.recent_events(hours => 1, lim => 1000)"),
+    ("realtime(minutes => 5)", "SELECT analytics.realtime(minutes => 5)"),
+    ("hourly_rollups(hours => 24)", "SELECT analytics.hourly_rollups(hours => 24)"),
+    (
+        "hourly_rollups(hours => 24, breakdown_by => 'risk_mode')",
+        "SELECT analytics.hourly_rollups(hours => 24, breakdown_by => 'risk_mode')",
+    ),
+    ("top('page', last 30 days)", "SELECT analytics.top('page', now() - interval '30 days', now())"),
+    ("top('property:plan', last 30 days)", "SELECT analytics.top('property:plan', now() - interval '30 days', now())"),
+    ("top('experiment', last 30 days)", "SELECT analytics.top('experiment', now() - interval '30 days', now())"),
+    (
+        "metrics(last 30 days, 'day', 'UTC')",
+        "SELECT analytics.metrics(now() - interval '30 days', now(), 'day', 'UTC')",
+    ),
+    (
+        "metrics(last 30 days, 'day', 'Asia/Kolkata')",
+        "SELECT analytics.metrics(now() - interval '30 days', now(), 'day', 'Asia/Kolkata')",
+    ),
+    (
+        "metrics(last 7 days, 'hour', 'America/New_York')",
+        "SELECT analytics.metrics(now() - interval '7 days', now(), 'hour', 'America/New_York')",
+    ),
+    (
+        "metrics(last 24 hours, 'hour', 'UTC')",
+        "SELECT analytics.metrics(now() - interval '1 day', now(), 'hour', 'UTC')",
+    ),
+    ("experiment_results('checkout-button')", "SELECT analytics.experiment_results('checkout-button')"),
+    (
+        "user_stats(last 30 days, user_id => 'u42')",
+        "SELECT analytics.user_stats(current_date - 30, current_date, 'u42')",
+    ),
+    ("user_stats(last 30 days, lim => 1000)", "SELECT analytics.user_stats(current_date - 30, current_date)"),
+    ("group_stats(last 30 days)", "SELECT analytics.group_stats(current_date - 30, current_date)"),
+    (
+        "funnel(3 steps, last 24 hours)",
+        "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
+        " now() - interval '1 day', now())",
+    ),
+    (
+        "funnel(3 steps, last 30 days)",
+        "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
+        " now() - interval '30 days', now())",
+    ),
+]
+
+
+def time_reads(dsn: str, project: str, repeats: int = 5) -> list[dict[str, Any]]:
+    """Each of READ_CALLS as a reader bound to `project` by its JWT claim, as PostgREST calls it:
+    one warming call, then the median and worst of `repeats` timed calls, in milliseconds."""
+    results = []
+    with db.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT set_config('request.jwt.claims', %s, false)", (json.dumps({"project_id": project}),))
+        conn.execute("SET ROLE analytics_reader")
+        for label, statement in READ_CALLS:
+            conn.execute(statement)
+            times = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                conn.execute(statement).fetchall()
+                times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            results.append(
+                {"call": label, "median_ms": round(times[len(times) // 2], 1), "max_ms": round(times[-1], 1)}
+            )
+    return results
+
+
+def run_reads(dsn: str | None = None, events: int = 10_000_000, days: int = 30, repeats: int = 5) -> dict[str, Any]:
+    """Read latency: `events` events over `days` days in one project, rolled up, plus the last
+    hour's traffic; then every read function, warm, as a reader over RPC."""
+    target = db.resolve_dsn(dsn)
+    scratch, drop = _scratch_database(target)
+    report: dict[str, Any] = {"events": events, "days": days, "repeats": repeats}
+    try:
+        install(scratch)
+        with db.connect(scratch, autocommit=True) as conn:
+            started = time.perf_counter()
+            _load_history(conn, events, days, projects=1)
+            conn.execute(_GENERATE_LAST_HOUR, {"project": "project_0", "rows": events // days // 24})
+            conn.execute(
+                "SELECT analytics.identify('u' || g, jsonb_build_object('group', 'group-' || g % 20), 'project_0')"
+                " FROM generate_series(0, 4999) g"
+            )
+            report["load_seconds"] = round(time.perf_counter() - started, 1)
+            report["refresh_rollups_seconds"], _ = _seconds(
+                conn, "SELECT analytics.refresh_rollups(max_buckets => 100000) AS result"
+            )
+            conn.execute("VACUUM ANALYZE")
+            report["sessions"] = db.call(conn, "SELECT count(*) AS result FROM analytics.sessions")
+        report["reads"] = time_reads(scratch, "project_0", repeats)
         return report
     finally:
         drop()

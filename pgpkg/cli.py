@@ -61,6 +61,8 @@ def _cmd_bench(args: argparse.Namespace) -> Any:
 
     if args.rollups:
         return bench.run_rollups(args.dsn, events=args.events, day_events=args.day_events)
+    if args.reads:
+        return bench.run_reads(args.dsn, events=args.events)
     return bench.run(args.dsn, events=args.events, batch_size=args.batch_size)
 
 
@@ -158,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--events", type=int, default=2000)
     demo_parser.set_defaults(run=_cmd_demo)
 
-    bench_parser = commands.add_parser("bench", help="measure ingest rates against COPY, in a scratch database")
+    bench_parser = commands.add_parser(
+        "bench", help="measure ingest rates against COPY, rollups or read latency, in a scratch database"
+    )
     bench_parser.add_argument("--events", type=int, default=200_000)
     bench_parser.add_argument("--batch-size", type=int, default=1000)
     bench_parser.add_argument(
@@ -168,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
         "aggregation of a --day-events day, cleanup() against DELETE",
     )
     bench_parser.add_argument("--day-events", type=int, default=1_000_000, help="with --rollups")
+    bench_parser.add_argument(
+        "--reads",
+        action="store_true",
+        help="instead: the latency of every read function over --events events (30 days, one project), "
+        "called as a reader over RPC",
+    )
     bench_parser.set_defaults(run=_cmd_bench)
     return parser
 

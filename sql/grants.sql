@@ -40,6 +40,8 @@ GRANT EXECUTE ON FUNCTION
   analytics.experiment_results(text, text, text, jsonb),
   analytics.recent_events(integer, integer, text, text, text, text),
   analytics.top(text, timestamptz, timestamptz, integer, text),
+  analytics.metrics(timestamptz, timestamptz, text, text, text),
+  analytics.funnel(text[], timestamptz, timestamptz, interval, text, text),
   analytics.realtime(integer, text),
   analytics.user_stats(date, date, text, integer, text),
   analytics.group_stats(date, date, text, text)

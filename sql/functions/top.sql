@@ -40,14 +40,7 @@ DECLARE
   v_hi      timestamptz;  -- end of the last whole hour
   v_result  jsonb;
 BEGIN
-  IF from_ts IS NULL OR to_ts IS NULL OR from_ts >= to_ts THEN
-    RAISE EXCEPTION USING ERRCODE = '22023',
-      MESSAGE = pg_catalog.format('invalid time range: from_ts %s must be before to_ts %s', from_ts, to_ts);
-  END IF;
-  IF to_ts - from_ts > interval '400 days' THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'time range too long: at most 400 days',
-      HINT = 'Daily totals over longer spans are in analytics.rollup_daily.';
-  END IF;
+  PERFORM analytics._check_time_range(from_ts, to_ts);
   IF lim IS NULL OR lim NOT BETWEEN 1 AND 1000 THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('lim must be between 1 and 1000, not %s', lim);
   END IF;

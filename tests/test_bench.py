@@ -1,0 +1,35 @@
+"""`pgpkg bench` runs end to end at a small scale. It measures speed; these tests check only that
+each figure is produced, in a scratch database that is dropped afterwards."""
+
+from __future__ import annotations
+
+from pgpkg import bench
+
+
+def _databases(conn) -> set[str]:
+    return {r["datname"] for r in conn.execute("SELECT datname FROM pg_database").fetchall()}
+
+
+def test_read_latency_covers_every_read_function(conn, dsn):
+    before = _databases(conn)
+    report = bench.run_reads(dsn, events=6_000, days=2, repeats=1)
+    assert [r["call"] for r in report["reads"]] == [label for label, _ in bench.READ_CALLS]
+    assert all(r["median_ms"] > 0 for r in report["reads"])
+    # Sessions of 20 events, numbered from g / 20 for g = 1..n: n // 20 + 1 per day, and as many live.
+    assert report["sessions"] == 2 * (3_000 // 20 + 1) + (125 // 20 + 1)
+    called = {label.split("(")[0] for label, _ in bench.READ_CALLS}
+    granted = {
+        r["proname"]
+        for r in conn.execute(
+            "SELECT proname FROM pg_proc WHERE pronamespace = 'analytics'::regnamespace"
+            " AND has_function_privilege('analytics_reader', oid, 'EXECUTE')"
+        ).fetchall()
+    }
+    assert called == granted
+    assert _databases(conn) == before
+
+
+def test_rollup_figures(dsn):
+    report = bench.run_rollups(dsn, events=6_000, days=2, day_events=2_000, new_events=1_000)
+    assert report["initial_refresh_rollups_buckets"] > 0
+    assert report["cleanup_dropped"]
