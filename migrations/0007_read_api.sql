@@ -1,7 +1,7 @@
 -- 0007: the read API's metrics() and funnel() (sql/functions), and the index
 -- that serves visit metrics.
 -- depends: 0006_row_level_security
--- sql-checksum: 906ee2e2d9b09c4bc945cd1259e3239ad1f7040cef0367bc39728a5439425a99
+-- sql-checksum: 15a0466a0e810b96d23d4de203feb7beed0ea92a3f910cc5097f9656d3f4c471
 --
 -- metrics() reads visits (analytics.sessions) by project and time of first
 -- event, and needs only these columns: with them in the index the read is an

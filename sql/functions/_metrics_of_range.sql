@@ -17,6 +17,8 @@ RETURNS TABLE (
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
+SET plan_cache_mode = force_custom_plan
 AS $function$
 /*
 Contract: the raw counts behind analytics.metrics() for [from_ts, to_ts):

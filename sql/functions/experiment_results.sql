@@ -9,6 +9,8 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
+SET plan_cache_mode = force_custom_plan
 AS $function$
 /*
 Contract: is the experiment's result real? From the exposure-gated

@@ -10,6 +10,8 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
+SET plan_cache_mode = force_custom_plan
 AS $function$
 /*
 Contract: the dashboard's headline numbers for [from_ts, to_ts): a series

@@ -4,6 +4,8 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
+SET plan_cache_mode = force_custom_plan
 AS $function$
 /*
 Contract: what is happening now: over the last `minutes` minutes, active

@@ -11,6 +11,8 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET jit = off
+SET plan_cache_mode = force_custom_plan
 AS $function$
 /*
 Contract: the raw events of the last `hours` hours, newest first, never more
