@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import track_events
 
@@ -409,3 +411,102 @@ def test_row_level_security_backs_up_the_functions(conn):
         assert conn.execute("SELECT count(DISTINCT project_id) AS n FROM analytics.events").fetchone()["n"] == 2
     finally:
         conn.execute("RESET ROLE")
+
+
+# ---------------------------------------------------------------- generated streams
+
+generated_read_event = st.fixed_dictionaries(
+    {
+        "project_id": st.sampled_from(["default", "other"]),
+        "session_id": st.sampled_from(["s1", "s2", "s3", "s4", "s5"]),
+        "user_id": st.sampled_from([None, "u1", "u2"]),
+        "event_type": st.sampled_from(["pageview", "click", "exposure", "conversion"]),
+        "name": st.sampled_from([None, "/", "/pricing", "cta"]),
+        "variant_key": st.sampled_from(["A", "B", "C"]),
+        "mode": st.sampled_from(["protect", "chase"]),
+        "minutes_ago": st.integers(min_value=5, max_value=50 * 60),
+        "second": st.integers(min_value=0, max_value=59),
+    }
+)
+
+
+def read_documents(generated: list[dict]) -> list[dict]:
+    documents = []
+    for g in generated:
+        at = NOW - timedelta(minutes=g["minutes_ago"], seconds=g["second"])
+        document = {
+            "project_id": g["project_id"],
+            "session_id": g["session_id"],
+            "user_id": g["user_id"],
+            "event_type": g["event_type"],
+            "name": g["name"],
+            "properties": {"risk_mode": g["mode"]},
+            "occurred_at": at.isoformat(),
+        }
+        if g["event_type"] in ("exposure", "conversion"):
+            document["experiment_id"] = "exp"
+            document["variant_key"] = g["variant_key"] if g["event_type"] == "exposure" else None
+        documents.append(document)
+    return documents
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    batches=st.lists(st.lists(generated_read_event, min_size=1, max_size=25), min_size=1, max_size=3),
+    dimension=st.sampled_from(["page", "click_target", "event_type", "name", "property:risk_mode"]),
+    start=st.integers(min_value=0, max_value=50 * 60),
+    length=st.integers(min_value=1, max_value=50 * 60),
+)
+def test_generated_streams_give_exact_top_values(conn, batches, dimension, start, length):
+    """Late batches after a refresh, two tenants, ranges that cut hours anywhere."""
+    with conn.transaction(force_rollback=True):
+        sent = []
+        for batch in batches:
+            sent += read_documents(batch)
+            track_events(conn, read_documents(batch))
+            conn.execute("SELECT analytics.refresh_rollups()")
+        from_ts = NOW - timedelta(minutes=start, seconds=13)
+        to_ts = from_ts + timedelta(minutes=length)
+        event_type = {"page": "pageview", "click_target": "click"}.get(dimension)
+        counts: dict[str, int] = {}
+        for e in sent:
+            value = (
+                e["properties"]["risk_mode"]
+                if dimension.startswith("property:")
+                else e.get("event_type" if dimension == "event_type" else "name")
+            )
+            if (
+                e["project_id"] == "default"
+                and from_ts <= datetime.fromisoformat(e["occurred_at"]) < to_ts
+                and (event_type is None or e["event_type"] == event_type)
+                and value is not None
+            ):
+                counts[value] = counts.get(value, 0) + 1
+        expected = sorted(
+            ({"value": k, "events": v} for k, v in counts.items()), key=lambda r: (-r["events"], r["value"])
+        )
+        result = call(
+            conn, "SELECT analytics.top(%s, %s, %s, lim => 3, project_id => 'default') AS r", dimension, from_ts, to_ts
+        )
+        assert result == expected[:3]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(generated_read_event, min_size=1, max_size=25), min_size=1, max_size=3))
+def test_generated_streams_give_exact_experiment_results(conn, batches):
+    """Exposures to several variants per session, conversions before and after, out of order."""
+    with conn.transaction(force_rollback=True):
+        sent = []
+        for batch in batches:
+            sent += read_documents(batch)
+            track_events(conn, read_documents(batch))
+            conn.execute("SELECT analytics.refresh_rollups()")
+        mine = [
+            {**e, "occurred_at": datetime.fromisoformat(e["occurred_at"])}
+            for e in sent
+            if e["project_id"] == "default" and e["event_type"] in ("exposure", "conversion")
+        ]
+        expected = oracle(mine)
+        result = call(conn, "SELECT analytics.experiment_results('exp', project_id => 'default') AS r")
+        got = {v["variant_key"]: (v["exposed_sessions"], v["converted_sessions"]) for v in result["variants"]}
+        assert got == expected
