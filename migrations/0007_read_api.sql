@@ -1,7 +1,7 @@
--- 0007: the read API's metrics() and funnel() (sql/functions), and the index
--- that serves visit metrics.
+-- 0007: the read API's metrics() and funnel() (sql/functions), the index
+-- that serves visit metrics, and quarter hour event counts.
 -- depends: 0006_row_level_security
--- sql-checksum: 15a0466a0e810b96d23d4de203feb7beed0ea92a3f910cc5097f9656d3f4c471
+-- sql-checksum: 93dd89fedfbab50ccef2ee2340cc90d8c15afb14e0e62adb9e39de4a98ed1d7f
 --
 -- metrics() reads visits (analytics.sessions) by project and time of first
 -- event, and needs only these columns: with them in the index the read is an
@@ -11,3 +11,17 @@
 CREATE INDEX sessions_project_first_seen_visits_idx ON analytics.sessions (project_id, first_seen)
   INCLUDE (last_seen, event_count, user_id, session_id);
 DROP INDEX analytics.sessions_project_first_seen_idx;
+
+-- Events and pageviews per quarter of each rolled-up hour. Every time zone
+-- in use today is offset from UTC by a multiple of 15 minutes, so a day or
+-- hour of any zone (India: +05:30, Nepal: +05:45) starts on a quarter hour:
+-- metrics() splits the UTC hours that a local boundary cuts with these
+-- counts instead of reading their raw events. Rows rolled up before 0007 have
+-- NULL here until their hour is recomputed; metrics() reads raw events for them.
+ALTER TABLE analytics.rollup_hourly_totals
+  ADD COLUMN quarter_events bigint[],
+  ADD COLUMN quarter_pageviews bigint[];
+COMMENT ON COLUMN analytics.rollup_hourly_totals.quarter_events IS
+  'Events in minutes 0-14, 15-29, 30-44 and 45-59 of the hour (NULL: rolled up before 0007).';
+COMMENT ON COLUMN analytics.rollup_hourly_totals.quarter_pageviews IS
+  'Pageviews in minutes 0-14, 15-29, 30-44 and 45-59 of the hour (NULL: rolled up before 0007).';

@@ -22,9 +22,17 @@ ROLLUP_QUERIES = {
         " FROM analytics.events GROUP BY 1, 2, 3, 4",
     ),
     "rollup_hourly_totals": (
-        "SELECT project_id, bucket, events, sessions, users FROM analytics.rollup_hourly_totals",
+        "SELECT project_id, bucket, events, sessions, users, quarter_events, quarter_pageviews"
+        " FROM analytics.rollup_hourly_totals",
         "SELECT project_id, date_trunc('hour', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',"
-        " count(*), count(DISTINCT session_id), count(DISTINCT user_id) FROM analytics.events GROUP BY 1, 2",
+        " count(*), count(DISTINCT session_id), count(DISTINCT user_id),"
+        " ARRAY[count(*) FILTER (WHERE q = 0), count(*) FILTER (WHERE q = 1), count(*) FILTER (WHERE q = 2),"
+        " count(*) FILTER (WHERE q = 3)],"
+        " ARRAY[count(*) FILTER (WHERE q = 0 AND pv), count(*) FILTER (WHERE q = 1 AND pv),"
+        " count(*) FILTER (WHERE q = 2 AND pv), count(*) FILTER (WHERE q = 3 AND pv)]"
+        " FROM (SELECT *, floor(extract(minute FROM occurred_at AT TIME ZONE 'UTC') / 15) AS q,"
+        " event_type = 'pageview' AS pv"
+        " FROM analytics.events) e GROUP BY 1, 2",
     ),
     "rollup_hourly_properties": (
         "SELECT project_id, bucket, event_type, key, value, events FROM analytics.rollup_hourly_properties",

@@ -216,6 +216,19 @@ def test_metrics_are_exact_in_every_zone(conn, tz, granularity):
         assert_metrics_exact(conn, "default", from_ts, to_ts, granularity, tz)
 
 
+def test_metrics_read_raw_events_for_hours_rolled_up_without_quarters(conn):
+    """Hours rolled up before migration 0007 have no quarter hour counts: cut ones are read raw."""
+    track_events(conn, visits_around(DST_END))
+    conn.execute("SELECT analytics.refresh_rollups()")
+    conn.execute(
+        "UPDATE analytics.rollup_hourly_totals SET quarter_events = NULL, quarter_pageviews = NULL"
+        " WHERE extract(hour FROM bucket AT TIME ZONE 'UTC')::integer % 2 = 0"
+    )
+    from_ts, to_ts = DST_END - timedelta(hours=14, minutes=7), DST_END + timedelta(hours=13, minutes=41)
+    assert_metrics_exact(conn, "default", from_ts, to_ts, "hour", "Asia/Kathmandu")
+    assert_metrics_exact(conn, "default", from_ts, to_ts, "day", "Asia/Kolkata")
+
+
 def test_metrics_shape_and_definitions(conn):
     at = datetime(2026, 3, 2, 12, tzinfo=UTC)
     track_events(

@@ -116,9 +116,26 @@ BEGIN
     RETURNING 1
   ),
   totals AS (
-    INSERT INTO analytics.rollup_hourly_totals (project_id, bucket, events, sessions, users)
+    INSERT INTO analytics.rollup_hourly_totals
+           (project_id, bucket, events, sessions, users, quarter_events, quarter_pageviews)
     SELECT ev.project_id, ev.bucket, pg_catalog.count(*), pg_catalog.count(DISTINCT ev.session_id),
-           pg_catalog.count(DISTINCT ev.user_id)
+           pg_catalog.count(DISTINCT ev.user_id),
+           ARRAY[pg_catalog.count(*) FILTER (WHERE ev.occurred_at < ev.bucket + interval '15 minutes'),
+                 pg_catalog.count(*) FILTER (WHERE ev.occurred_at >= ev.bucket + interval '15 minutes'
+                                               AND ev.occurred_at < ev.bucket + interval '30 minutes'),
+                 pg_catalog.count(*) FILTER (WHERE ev.occurred_at >= ev.bucket + interval '30 minutes'
+                                               AND ev.occurred_at < ev.bucket + interval '45 minutes'),
+                 pg_catalog.count(*) FILTER (WHERE ev.occurred_at >= ev.bucket + interval '45 minutes')],
+           ARRAY[pg_catalog.count(*) FILTER (WHERE ev.event_type = 'pageview'
+                                               AND ev.occurred_at < ev.bucket + interval '15 minutes'),
+                 pg_catalog.count(*) FILTER (WHERE ev.event_type = 'pageview'
+                                               AND ev.occurred_at >= ev.bucket + interval '15 minutes'
+                                               AND ev.occurred_at < ev.bucket + interval '30 minutes'),
+                 pg_catalog.count(*) FILTER (WHERE ev.event_type = 'pageview'
+                                               AND ev.occurred_at >= ev.bucket + interval '30 minutes'
+                                               AND ev.occurred_at < ev.bucket + interval '45 minutes'),
+                 pg_catalog.count(*) FILTER (WHERE ev.event_type = 'pageview'
+                                               AND ev.occurred_at >= ev.bucket + interval '45 minutes')]
       FROM ev GROUP BY ev.project_id, ev.bucket
     RETURNING 1
   ),

@@ -91,9 +91,9 @@ BEGIN
   END IF;
 
   WITH counts AS (
-    SELECT 'range' AS part, c.* FROM analytics._metrics_of_range(v_project, from_ts, to_ts, granularity, tz) c
+    SELECT 'range' AS part, c.* FROM analytics._metrics_of_range(v_project, from_ts, to_ts, v_buckets) c
     UNION ALL
-    SELECT 'previous', p.* FROM analytics._metrics_of_range(v_project, from_ts - (to_ts - from_ts), from_ts, NULL, tz) p
+    SELECT 'previous', p.* FROM analytics._metrics_of_range(v_project, from_ts - (to_ts - from_ts), from_ts, NULL) p
   ), shaped AS (
     SELECT c.part, c.bucket,
            pg_catalog.jsonb_build_object(
