@@ -1,7 +1,7 @@
 -- 0007: the read API's metrics() and funnel() (sql/functions), the index
 -- that serves visit metrics, and quarter hour event counts.
 -- depends: 0006_row_level_security
--- sql-checksum: 93dd89fedfbab50ccef2ee2340cc90d8c15afb14e0e62adb9e39de4a98ed1d7f
+-- sql-checksum: c073454f7502434b51a160befcc982d92c5b7173ed9654e8946db7d23586ad59
 --
 -- metrics() reads visits (analytics.sessions) by project and time of first
 -- event, and needs only these columns: with them in the index the read is an

@@ -18,6 +18,7 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 SET plan_cache_mode = force_custom_plan
+SET max_parallel_workers_per_gather = 0
 SET work_mem = '64MB'
 AS $function$
 /*

@@ -11,6 +11,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 SET plan_cache_mode = force_custom_plan
+SET max_parallel_workers_per_gather = 0
 AS $function$
 /*
 Contract: is the experiment's result real? From the exposure-gated

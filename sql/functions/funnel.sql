@@ -13,6 +13,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 SET plan_cache_mode = force_custom_plan
+SET max_parallel_workers_per_gather = 0
 AS $function$
 /*
 Contract: how many sessions (or users) reach each step of an ordered

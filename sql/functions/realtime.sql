@@ -6,6 +6,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 SET plan_cache_mode = force_custom_plan
+SET max_parallel_workers_per_gather = 0
 AS $function$
 /*
 Contract: what is happening now: over the last `minutes` minutes, active

@@ -12,6 +12,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 SET plan_cache_mode = force_custom_plan
+SET max_parallel_workers_per_gather = 0
 AS $function$
 /*
 Contract: the most frequent values of a dimension in [from_ts, to_ts), by
