@@ -378,6 +378,29 @@ def test_funnel_counts_ordered_steps_within_the_window(conn):
     ]
 
 
+def test_funnel_for_a_reader_over_rpc(conn):
+    at = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    track_events(conn, [{**e, "project_id": "acme"} for e in funnel_stream()])
+    track_events(conn, [{**e, "project_id": "other"} for e in funnel_stream()] * 2)
+    body = {
+        "steps": ["pageview=/pricing", "click=cta"],
+        "from_ts": at - timedelta(hours=1),
+        "to_ts": at + timedelta(hours=3),
+    }
+    with acting_as(conn, "analytics_reader", {"project_id": "acme"}):
+        mine = conn.execute(
+            "SELECT analytics.funnel(steps => %(steps)s, from_ts => %(from_ts)s, to_ts => %(to_ts)s) AS r", body
+        ).fetchone()["r"]
+    assert [s["count"] for s in mine["steps"]] == [4, 2]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), acting_as(conn, "analytics_reader", {}):
+        conn.execute("SELECT analytics.funnel(steps => %(steps)s, from_ts => %(from_ts)s, to_ts => %(to_ts)s)", body)
+    with (
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+        acting_as(conn, "analytics_reader", {"project_id": "acme"}),
+    ):
+        conn.execute("SELECT analytics.funnel(%(steps)s, %(from_ts)s, %(to_ts)s, project_id => 'other')", body)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
