@@ -1,7 +1,7 @@
 -- 0007: the read API's metrics() and funnel() (sql/functions), the index
 -- that serves visit metrics, and quarter hour event counts.
 -- depends: 0006_row_level_security
--- sql-checksum: c073454f7502434b51a160befcc982d92c5b7173ed9654e8946db7d23586ad59
+-- sql-checksum: dd709be97f646cd264526e4624e837cfb168f8642d90207dff67db64374a3a21
 --
 -- metrics() reads visits (analytics.sessions) by project and time of first
 -- event, and needs only these columns: with them in the index the read is an

@@ -51,6 +51,7 @@ DECLARE
   v_hi            timestamptz := pg_catalog.date_trunc('hour', to_ts, 'UTC');    -- end of the last whole hour
   v_cut           timestamptz[];  -- whole hours that a bucket start cuts
   v_by_quarters   timestamptz[];  -- ... of which every cut falls on a quarter hour
+  v_raw_cut       timestamptz[];  -- ... that must be read from raw events
 BEGIN
   IF v_lo < from_ts THEN
     v_lo := v_lo + interval '1 hour';
@@ -65,6 +66,12 @@ BEGIN
             FROM unnest(v_starts) AS s(s)
            WHERE s.s > from_ts AND s.s >= v_lo AND s.s < v_hi
              AND s.s <> pg_catalog.date_trunc('hour', s.s, 'UTC')) c;
+  SELECT coalesce(pg_catalog.array_agg(c.h), '{}') INTO v_raw_cut
+    FROM unnest(v_cut) AS c(h)
+   WHERE c.h <> ALL (v_by_quarters)
+      OR EXISTS (SELECT 1 FROM analytics.rollup_hourly_totals t
+                  WHERE (_metrics_of_range.project_id IS NULL OR t.project_id = _metrics_of_range.project_id)
+                    AND t.bucket = c.h AND t.quarter_events IS NULL);
 
   RETURN QUERY
   WITH counted AS (
@@ -95,7 +102,7 @@ BEGIN
             OR (e.occurred_at >= greatest(v_hi, from_ts) AND e.occurred_at < to_ts))
     UNION ALL
     SELECT e.occurred_at, 1, (e.event_type = 'pageview')::integer
-      FROM unnest(v_cut) AS c(h)
+      FROM unnest(v_raw_cut) AS c(h)
       JOIN analytics.events e
         ON e.occurred_at >= c.h AND e.occurred_at < c.h + interval '1 hour'
        AND (_metrics_of_range.project_id IS NULL OR e.project_id = _metrics_of_range.project_id)
