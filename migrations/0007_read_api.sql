@@ -1,7 +1,7 @@
 -- 0007: the read API's metrics() and funnel() (sql/functions), the index
 -- that serves visit metrics, and quarter hour event counts.
 -- depends: 0006_row_level_security
--- sql-checksum: dd709be97f646cd264526e4624e837cfb168f8642d90207dff67db64374a3a21
+-- sql-checksum: 9f43a05d7e787fb1258b787103e1efe204741b3be4d10fe9e1cdfe3bf8d74d95
 --
 -- metrics() reads visits (analytics.sessions) by project and time of first
 -- event, and needs only these columns: with them in the index the read is an
