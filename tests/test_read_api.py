@@ -257,33 +257,36 @@ def stream_for_top(seed: int) -> list[dict]:
     ]
 
 
-@pytest.mark.parametrize(
-    ("dimension", "event_type", "field"),
-    [
-        ("page", "pageview", "name"),
-        ("tool", "tool_used", "name"),
-        ("click_target", "click", "name"),
-        ("event_type", None, "event_type"),
-        ("name", None, "name"),
-        ("property:risk_mode", None, "risk_mode"),
-    ],
-)
-def test_top_is_exact_over_ranges_that_cut_hours(conn, dimension, event_type, field):
+def expected_top(events: list[dict], dimension: str, from_ts: datetime, to_ts: datetime, lim: int) -> list[dict]:
+    """top() in Python: the project "default"'s most frequent values of `dimension` in [from_ts, to_ts)."""
+    event_type = {"page": "pageview", "tool": "tool_used", "click_target": "click"}.get(dimension)
+    counts: dict[str, int] = {}
+    for e in events:
+        if dimension.startswith("property:"):
+            value = e.get("properties", {}).get(dimension.removeprefix("property:"))
+        else:
+            value = e.get("event_type" if dimension == "event_type" else "name")
+        if (
+            e.get("project_id", "default") == "default"
+            and from_ts <= datetime.fromisoformat(e["occurred_at"]) < to_ts
+            and (event_type is None or e["event_type"] == event_type)
+            and value is not None
+        ):
+            counts[value] = counts.get(value, 0) + 1
+    ranked = sorted(({"value": k, "events": v} for k, v in counts.items()), key=lambda r: (-r["events"], r["value"]))
+    return ranked[:lim]
+
+
+@pytest.mark.parametrize("dimension", ["page", "tool", "click_target", "event_type", "name", "property:risk_mode"])
+def test_top_is_exact_over_ranges_that_cut_hours(conn, dimension):
     events = stream_for_top(7)
     track_events(conn, events)
     conn.execute("SELECT analytics.refresh_rollups()")
     start, end = NOW - timedelta(hours=30, minutes=17), NOW - timedelta(hours=2, minutes=41)
-    counts: dict[str, int] = {}
-    for e in events:
-        at = datetime.fromisoformat(e["occurred_at"])
-        value = e["properties"][field] if field == "risk_mode" else e.get(field)
-        if start <= at < end and (event_type is None or e["event_type"] == event_type) and value is not None:
-            counts[value] = counts.get(value, 0) + 1
-    expected = sorted(({"value": k, "events": v} for k, v in counts.items()), key=lambda r: (-r["events"], r["value"]))
     result = call(
         conn, "SELECT analytics.top(%s, %s, %s, lim => 3, project_id => 'default') AS r", dimension, start, end
     )
-    assert result == expected[:3]
+    assert result == expected_top(events, dimension, start, end, 3)
 
 
 def test_top_refuses_bad_arguments(conn):
@@ -462,33 +465,16 @@ def test_generated_streams_give_exact_top_values(conn, batches, dimension, start
     with conn.transaction(force_rollback=True):
         sent = []
         for batch in batches:
-            sent += read_documents(batch)
-            track_events(conn, read_documents(batch))
+            documents = read_documents(batch)
+            sent += documents
+            track_events(conn, documents)
             conn.execute("SELECT analytics.refresh_rollups()")
         from_ts = NOW - timedelta(minutes=start, seconds=13)
         to_ts = from_ts + timedelta(minutes=length)
-        event_type = {"page": "pageview", "click_target": "click"}.get(dimension)
-        counts: dict[str, int] = {}
-        for e in sent:
-            value = (
-                e["properties"]["risk_mode"]
-                if dimension.startswith("property:")
-                else e.get("event_type" if dimension == "event_type" else "name")
-            )
-            if (
-                e["project_id"] == "default"
-                and from_ts <= datetime.fromisoformat(e["occurred_at"]) < to_ts
-                and (event_type is None or e["event_type"] == event_type)
-                and value is not None
-            ):
-                counts[value] = counts.get(value, 0) + 1
-        expected = sorted(
-            ({"value": k, "events": v} for k, v in counts.items()), key=lambda r: (-r["events"], r["value"])
-        )
         result = call(
             conn, "SELECT analytics.top(%s, %s, %s, lim => 3, project_id => 'default') AS r", dimension, from_ts, to_ts
         )
-        assert result == expected[:3]
+        assert result == expected_top(sent, dimension, from_ts, to_ts, 3)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -498,8 +484,9 @@ def test_generated_streams_give_exact_experiment_results(conn, batches):
     with conn.transaction(force_rollback=True):
         sent = []
         for batch in batches:
-            sent += read_documents(batch)
-            track_events(conn, read_documents(batch))
+            documents = read_documents(batch)
+            sent += documents
+            track_events(conn, documents)
             conn.execute("SELECT analytics.refresh_rollups()")
         mine = [
             {**e, "occurred_at": datetime.fromisoformat(e["occurred_at"])}
