@@ -8,6 +8,7 @@ facts. A rollup is right when it equals these, row for row, with no extra rows.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from psycopg.rows import dict_row, tuple_row
@@ -102,6 +103,19 @@ def mismatches(conn) -> dict[str, tuple[list, list]]:
             ),
             expected_sessions(conn),
         ),
+        "sessions.previous_first_seen": (
+            _rows(conn, "SELECT project_id, session_id, previous_first_seen FROM analytics.sessions"),
+            [(p, s, prev) for p, s, prev, *_ in _linked_visits(conn)],
+        ),
+        "rollup_hourly_visits": (
+            _rows(
+                conn,
+                "SELECT project_id, bucket, nullif(previous_bucket, '-infinity'), visits, bounces,"
+                " round(duration_s * 1000000)::bigint"
+                " FROM analytics.rollup_hourly_visits",
+            ),
+            expected_rollup_hourly_visits(conn),
+        ),
         "experiment_sessions": (
             _rows(
                 conn,
@@ -157,6 +171,42 @@ def expected_sessions(conn) -> list[tuple]:
             )
         )
     return sorted(out, key=repr)
+
+
+def _linked_visits(conn) -> list[tuple]:
+    """(project, session, previous visit's start, start, end, events) per visit: the previous visit
+    is the same user's, in order of start and then session id (code point order); none if anonymous."""
+    by_user: dict[tuple[str, str], list[tuple]] = defaultdict(list)
+    out = []
+    for project, session, user, first, last, count, *_ in expected_sessions(conn):
+        if user is None:
+            out.append((project, session, None, first, last, count))
+        else:
+            by_user[(project, user)].append((first, session, last, count))
+    for (project, _), visits in by_user.items():
+        previous = None
+        for first, session, last, count in sorted(visits):
+            out.append((project, session, previous, first, last, count))
+            previous = first
+    return sorted(out, key=repr)
+
+
+def _utc_hour(at: datetime) -> datetime:
+    """The start of `at`'s UTC hour, in `at`'s own zone (as the database returns it)."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0).astimezone(at.tzinfo)
+
+
+def expected_rollup_hourly_visits(conn) -> list[tuple]:
+    """Durations in microseconds; a visit with no previous one has previous_bucket NULL here."""
+    rows: dict[tuple, list] = defaultdict(lambda: [0, 0, 0])
+    for project, _, previous, first, last, count in _linked_visits(conn):
+        hour = _utc_hour(first)
+        previous_hour = _utc_hour(previous) if previous else None
+        row = rows[(project, hour, previous_hour)]
+        row[0] += 1
+        row[1] += count == 1
+        row[2] += (last - first) // timedelta(microseconds=1)
+    return sorted(((*k, *v) for k, v in rows.items()), key=repr)
 
 
 def _experiment_facts(conn) -> dict[tuple[str, str, str], dict[str, Any]]:

@@ -6,16 +6,19 @@ import re
 import subprocess
 import sys
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 from yoyo import get_backend, read_migrations
 
 from pgpkg import checksum
 from pgpkg.install import install, uninstall, yoyo_url
 from tests.catalog import snapshot
-from tests.conftest import ROOT
+from tests.conftest import ROOT, track_events
+from tests.oracle import mismatches
 
 MIGRATIONS = str(ROOT / "migrations")
 
@@ -173,3 +176,36 @@ def test_every_unique_key_of_a_tenant_table_starts_with_project_id(conn):
            AND EXISTS (SELECT 1 FROM pg_attribute p WHERE p.attrelid = c.oid AND p.attname = 'project_id')""").fetchall()
     assert rows, "no tenant table found"
     assert [r for r in rows if r["first_column"] != "project_id"] == []
+
+
+def test_upgrade_to_0008_links_the_visits_already_rolled_up(empty_database):
+    """0008 adds the links between visits and the hourly visit rollup: on an install that already
+    holds sessions, its backfill must give what the rollup job would (checked by the oracle)."""
+    dsn = empty_database()
+    install(dsn)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
+    events = [
+        {
+            "session_id": f"s{n % 17}",
+            "event_type": "pageview" if n % 3 else "click",
+            "occurred_at": (start + timedelta(minutes=37 * n)).isoformat(),
+            **({"user_id": f"u{n % 4}"} if n % 17 < 12 else {}),
+        }
+        for n in range(40)
+    ]
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        track_events(conn, events)
+        conn.execute("SELECT analytics.refresh_rollups()")
+        assert conn.execute("SELECT count(*) AS n FROM analytics.rollup_hourly_visits").fetchone()["n"] > 0
+    yoyo("rollback", dsn, "--revision", "0008_visit_rollups")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('analytics.rollup_hourly_visits')").fetchone()[0] is None
+    yoyo("apply", dsn)
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        assert (
+            conn.execute(
+                "SELECT count(*) AS n FROM analytics.sessions WHERE previous_first_seen IS NOT NULL"
+            ).fetchone()["n"]
+            > 0
+        )
+        assert mismatches(conn) == {}

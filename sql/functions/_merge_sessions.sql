@@ -7,7 +7,15 @@ AS $function$
 Contract: rebuild the rows of analytics.sessions for the given sessions by
   merging their per-hour facts (analytics.session_hours): first and last
   event, event count, the user, the entry page (first pageview) and exit
-  page (last pageview). A session with no facts left is removed.
+  page (last pageview). A session with no facts left is removed. Then keep
+  what depends on them current:
+  - previous_first_seen, the link from each visit to its user's previous
+    visit in (first_seen, session_id) order, for every user whose visits
+    moved, came or went: relinked from the earliest change on, so a late
+    event months back relinks that user's later visits, and no one else's;
+  - analytics.rollup_hourly_visits, recomputed from analytics.sessions for
+    every (project, UTC hour) where a touched or relinked visit started, or
+    started before this call.
 Parameters: projects[i], session_ids[i]: the i-th session. Duplicates are fine.
 Returns: the number of sessions rebuilt.
 Example: SELECT analytics._merge_sessions(ARRAY['default'], ARRAY['s1']);
@@ -16,10 +24,22 @@ DECLARE
   v_rows            bigint;
   v_gone_projects   text[];
   v_gone_sessions   text[];
+  -- Each touched visit's user and start before this call.
+  v_old_projects    text[];
+  v_old_users       text[];
+  v_old_starts      timestamptz[];
+  -- The (project, UTC hour) rows of rollup_hourly_visits to recompute.
+  v_hour_projects   text[];
+  v_hours           timestamptz[];
 BEGIN
   IF coalesce(pg_catalog.cardinality(projects), 0) = 0 THEN
     RETURN 0;
   END IF;
+  SELECT pg_catalog.array_agg(s.project_id), pg_catalog.array_agg(s.user_id), pg_catalog.array_agg(s.first_seen)
+    INTO v_old_projects, v_old_users, v_old_starts
+    FROM (SELECT DISTINCT u.project_id, u.session_id
+            FROM unnest(projects, session_ids) AS u(project_id, session_id)) k
+    JOIN analytics.sessions s ON s.project_id = k.project_id AND s.session_id = k.session_id;
   WITH keys AS MATERIALIZED (
     SELECT DISTINCT u.project_id, u.session_id FROM unnest(projects, session_ids) AS u(project_id, session_id)
   ), merged AS (
@@ -54,6 +74,72 @@ BEGIN
   IF v_gone_projects IS NOT NULL THEN
     DELETE FROM analytics.sessions s USING unnest(v_gone_projects, v_gone_sessions) AS g(p, id)
      WHERE s.project_id = g.p AND s.session_id = g.id;
+  END IF;
+
+  -- Relink the visits of every user whose visits changed, from the earliest
+  -- change on (the chain is read from the visit just before it), and unlink
+  -- touched visits that have no user. Collect the hours to recompute.
+  WITH keys AS MATERIALIZED (
+    SELECT DISTINCT u.project_id, u.session_id FROM unnest(projects, session_ids) AS u(project_id, session_id)
+  ), touched_now AS MATERIALIZED (
+    SELECT s.project_id, s.user_id, s.first_seen
+      FROM keys k JOIN analytics.sessions s ON s.project_id = k.project_id AND s.session_id = k.session_id
+  ), changes AS (
+    SELECT o.project_id, o.user_id, o.first_seen
+      FROM unnest(v_old_projects, v_old_users, v_old_starts) AS o(project_id, user_id, first_seen)
+    UNION ALL
+    SELECT t.project_id, t.user_id, t.first_seen FROM touched_now t
+  ), changed_users AS (
+    SELECT c.project_id, c.user_id, pg_catalog.min(c.first_seen) AS since
+      FROM changes c WHERE c.user_id IS NOT NULL GROUP BY c.project_id, c.user_id
+  ), chain AS (
+    SELECT x.project_id, x.session_id, x.first_seen, u.since,
+           pg_catalog.lag(x.first_seen) OVER (PARTITION BY x.project_id, x.user_id
+                                              ORDER BY x.first_seen, x.session_id COLLATE "C") AS previous_first_seen
+      FROM changed_users u
+     CROSS JOIN LATERAL (
+       SELECT y.project_id, y.user_id, y.session_id, y.first_seen FROM analytics.sessions y
+        WHERE y.project_id = u.project_id AND y.user_id = u.user_id
+          AND y.first_seen >= coalesce((SELECT pg_catalog.max(z.first_seen) FROM analytics.sessions z
+                                         WHERE z.project_id = u.project_id AND z.user_id = u.user_id
+                                           AND z.first_seen < u.since), '-infinity')
+        OFFSET 0
+     ) x
+  ), relinked AS (
+    UPDATE analytics.sessions s SET previous_first_seen = c.previous_first_seen
+      FROM chain c
+     WHERE s.project_id = c.project_id AND s.session_id = c.session_id AND c.first_seen >= c.since
+       AND s.previous_first_seen IS DISTINCT FROM c.previous_first_seen
+    RETURNING s.project_id, s.first_seen
+  ), unlinked AS (
+    UPDATE analytics.sessions s SET previous_first_seen = NULL
+      FROM keys k
+     WHERE s.project_id = k.project_id AND s.session_id = k.session_id
+       AND s.user_id IS NULL AND s.previous_first_seen IS NOT NULL
+    RETURNING s.project_id, s.first_seen
+  )
+  SELECT pg_catalog.array_agg(h.project_id), pg_catalog.array_agg(h.hour)
+    INTO v_hour_projects, v_hours
+    FROM (SELECT DISTINCT a.project_id, pg_catalog.date_trunc('hour', a.first_seen, 'UTC') AS hour
+            FROM (SELECT c.project_id, c.first_seen FROM changes c
+                  UNION ALL SELECT r.project_id, r.first_seen FROM relinked r
+                  UNION ALL SELECT n.project_id, n.first_seen FROM unlinked n) a) h;
+
+  IF v_hour_projects IS NOT NULL THEN
+    DELETE FROM analytics.rollup_hourly_visits r USING unnest(v_hour_projects, v_hours) AS h(project_id, hour)
+     WHERE r.project_id = h.project_id AND r.bucket = h.hour;
+    INSERT INTO analytics.rollup_hourly_visits (project_id, bucket, previous_bucket, visits, bounces, duration_s)
+    SELECT h.project_id, h.hour,
+           coalesce(pg_catalog.date_trunc('hour', s.previous_first_seen, 'UTC'), '-infinity'),
+           pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE s.event_count = 1),
+           pg_catalog.sum(EXTRACT(epoch FROM s.last_seen - s.first_seen))::double precision
+      FROM unnest(v_hour_projects, v_hours) AS h(project_id, hour)
+     CROSS JOIN LATERAL (
+       SELECT x.first_seen, x.last_seen, x.event_count, x.previous_first_seen FROM analytics.sessions x
+        WHERE x.project_id = h.project_id AND x.first_seen >= h.hour AND x.first_seen < h.hour + interval '1 hour'
+        OFFSET 0
+     ) s
+     GROUP BY 1, 2, 3;
   END IF;
   RETURN v_rows;
 END

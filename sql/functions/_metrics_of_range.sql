@@ -19,7 +19,6 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 SET plan_cache_mode = force_custom_plan
 SET max_parallel_workers_per_gather = 0
-SET work_mem = '64MB'
 AS $function$
 /*
 Contract: the raw counts behind analytics.metrics() for [from_ts, to_ts):
@@ -32,13 +31,17 @@ Contract: the raw counts behind analytics.metrics() for [from_ts, to_ts):
     hour counts (rollup_hourly_totals.quarter_*), else read from raw events;
     the partial hours at the range's ends are read from raw events. So every
     zone is exact.
-  - visits, bounces, visit_duration_s (sum), visitors: from analytics.sessions,
-    by the time of the visit's first event; visitors are distinct (user_id
-    where known, else the session) within the bucket, and within the whole
-    range on the NULL row.
+  - visits, bounces, visit_duration_s (sum), by the time of the visit's
+    first event: whole hours inside one bucket from rollup_hourly_visits,
+    the rest one by one from analytics.sessions.
+  - visitors: distinct (user_id where known, else the session) within the
+    bucket, and within the whole range on the NULL row, counted without
+    DISTINCT: a visitor's first visit in a span starting at s is the one
+    whose previous visit (sessions.previous_first_seen) started before s.
+    Rolled-up visits know their previous visit's hour; where s falls inside
+    that hour, those visits are read one by one by their previous visit.
   Rows go to buckets by width_bucket() over the sorted bucket starts, never
-  by per-row time-zone arithmetic; work_mem is raised so that distinct
-  visitors are counted in memory.
+  by per-row time-zone arithmetic.
 Parameters: project_id NULL = all projects (admins); bucket_starts: the
   sorted bucket starts, the first at or before from_ts; NULL = the range as
   one bucket (only the NULL row is returned).
@@ -115,29 +118,74 @@ BEGIN
       FROM counted c
      CROSS JOIN LATERAL (SELECT pg_catalog.width_bucket(c.at, v_starts) AS i) b
      GROUP BY GROUPING SETS ((b.i), ())
-  ), visit_counts AS (
-    SELECT GROUPING(b.i) = 1 AS is_total, b.i,
-           pg_catalog.count(DISTINCT
-             CASE WHEN _metrics_of_range.project_id IS NULL
-                  THEN pg_catalog.length(s.project_id) || ':' || s.project_id ELSE '' END
-             || coalesce('u:' || s.user_id, 's:' || s.session_id)) AS visitors,
-           pg_catalog.count(*) AS visits,
-           pg_catalog.count(*) FILTER (WHERE s.event_count = 1) AS bounces,
-           EXTRACT(epoch FROM pg_catalog.sum(s.last_seen - s.first_seen))::double precision AS visit_duration_s
+  ), visit_rows AS (
+    -- Visits that start in a whole hour inside one bucket, from the rollup:
+    -- their previous visit is known to the hour (rolled = true).
+    SELECT r.bucket AS at, r.previous_bucket AS previous_at, true AS rolled,
+           r.visits, r.bounces, r.duration_s
+      FROM analytics.rollup_hourly_visits r
+     WHERE (_metrics_of_range.project_id IS NULL OR r.project_id = _metrics_of_range.project_id)
+       AND r.bucket >= v_lo AND r.bucket < v_hi AND r.bucket <> ALL (v_cut)
+    UNION ALL
+    -- The other visits one by one: the partial hours at both ends and the
+    -- cut hours.
+    SELECT s.first_seen, coalesce(s.previous_first_seen, '-infinity'), false,
+           1, (s.event_count = 1)::integer, EXTRACT(epoch FROM s.last_seen - s.first_seen)::double precision
       FROM analytics.sessions s
-     CROSS JOIN LATERAL (SELECT pg_catalog.width_bucket(s.first_seen, v_starts) AS i) b
      WHERE (_metrics_of_range.project_id IS NULL OR s.project_id = _metrics_of_range.project_id)
        AND s.first_seen >= from_ts AND s.first_seen < to_ts
-     GROUP BY GROUPING SETS ((b.i), ())
+       AND (s.first_seen < v_lo OR s.first_seen >= v_hi
+            OR pg_catalog.date_trunc('hour', s.first_seen, 'UTC') = ANY (v_cut))
+  ), visit_counts AS (
+    -- A visit is its visitor's first in a span starting at s when its
+    -- previous visit started before s: those visits count the visitors.
+    -- For rolled-up rows "before s" is known when the previous visit's hour
+    -- ends by s; the hour that contains s is settled by visitor_corrections.
+    SELECT GROUPING(b.i) = 1 AS is_total, b.i,
+           pg_catalog.sum(v.visits)::bigint AS visits,
+           pg_catalog.sum(v.bounces)::bigint AS bounces,
+           pg_catalog.sum(v.duration_s) AS visit_duration_s,
+           CASE WHEN GROUPING(b.i) = 1
+                THEN pg_catalog.sum(v.visits) FILTER (WHERE CASE WHEN v.rolled
+                                                             THEN v.previous_at + interval '1 hour' <= from_ts
+                                                             ELSE v.previous_at < from_ts END)
+                ELSE pg_catalog.sum(v.visits) FILTER (WHERE CASE WHEN v.rolled
+                                                             THEN v.previous_at + interval '1 hour' <= b.s
+                                                             ELSE v.previous_at < b.s END)
+           END::bigint AS visitors
+      FROM visit_rows v
+     CROSS JOIN LATERAL (SELECT pg_catalog.width_bucket(v.at, v_starts) AS i) w
+     CROSS JOIN LATERAL (SELECT w.i, greatest(v_starts[w.i], from_ts) AS s) b
+     GROUP BY GROUPING SETS ((b.i, b.s), ())
+  ), visitor_corrections AS (
+    -- Rolled-up visits whose previous visit started in the hour that holds
+    -- a span's start s, before s: read one by one, by their previous visit.
+    SELECT c.i IS NULL AS is_total, c.i, pg_catalog.count(*) AS visitors
+      FROM (SELECT o.i::integer AS i, greatest(o.s, from_ts) AS s
+              FROM unnest(v_starts) WITH ORDINALITY AS o(s, i)
+            UNION ALL
+            SELECT NULL, from_ts) c
+     CROSS JOIN LATERAL (
+       SELECT x.first_seen FROM analytics.sessions x
+        WHERE (_metrics_of_range.project_id IS NULL OR x.project_id = _metrics_of_range.project_id)
+          AND x.previous_first_seen >= pg_catalog.date_trunc('hour', c.s, 'UTC') AND x.previous_first_seen < c.s
+          AND x.first_seen >= v_lo AND x.first_seen < v_hi
+        OFFSET 0
+     ) x
+     WHERE c.s <> pg_catalog.date_trunc('hour', c.s, 'UTC')
+       AND pg_catalog.date_trunc('hour', x.first_seen, 'UTC') <> ALL (v_cut)
+       AND (c.i IS NULL OR pg_catalog.width_bucket(x.first_seen, v_starts) = c.i)
+     GROUP BY c.i
   )
   SELECT CASE WHEN NOT x.is_total THEN v_starts[x.i] END,
          coalesce(ec.events, 0), coalesce(ec.pageviews, 0),
-         coalesce(vc.visitors, 0), coalesce(vc.visits, 0), coalesce(vc.bounces, 0),
+         coalesce(vc.visitors, 0) + coalesce(cv.visitors, 0), coalesce(vc.visits, 0), coalesce(vc.bounces, 0),
          coalesce(vc.visit_duration_s, 0)
     FROM (SELECT ec0.is_total, ec0.i FROM event_counts ec0
           UNION SELECT vc0.is_total, vc0.i FROM visit_counts vc0) x
     LEFT JOIN event_counts ec ON ec.is_total = x.is_total AND ec.i IS NOT DISTINCT FROM x.i
     LEFT JOIN visit_counts vc ON vc.is_total = x.is_total AND vc.i IS NOT DISTINCT FROM x.i
+    LEFT JOIN visitor_corrections cv ON cv.is_total = x.is_total AND cv.i IS NOT DISTINCT FROM x.i
    WHERE x.is_total OR bucket_starts IS NOT NULL;
 END
 $function$;

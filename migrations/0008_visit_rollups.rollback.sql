@@ -1,0 +1,8 @@
+-- Roll back 0008: the visit rollup and the links between visits go; 0007's index returns.
+DROP TABLE analytics.rollup_hourly_visits;
+CREATE INDEX sessions_project_first_seen_visits_idx ON analytics.sessions (project_id, first_seen)
+  INCLUDE (last_seen, event_count, user_id, session_id);
+DROP INDEX analytics.sessions_project_first_seen_linked_idx;
+DROP INDEX analytics.sessions_project_previous_first_seen_idx;
+DROP INDEX analytics.sessions_project_user_first_seen_idx;
+ALTER TABLE analytics.sessions DROP COLUMN previous_first_seen;
