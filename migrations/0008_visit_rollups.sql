@@ -1,7 +1,8 @@
 -- 0008: visits rolled up by hour, linked to each visitor's previous visit, so
--- that metrics() counts exact distinct visitors over any range from rollups.
+-- that metrics() counts exact distinct visitors over any range from rollups;
+-- and experiment exposures rolled up by hour, for top('experiment').
 -- depends: 0007_read_api
--- sql-checksum: cde99b03157a3f1195e9595c87138a527226cb0c9cbe41734d16968ee5ae7add
+-- sql-checksum: e3523ba400c03f35f465d81255477a1f33ae68725786287c1877d36b2ea40707
 --
 -- Distinct visitors over a range [A, B) are the visits that start in [A, B)
 -- and whose visitor's previous visit started before A (or who has none): one
@@ -68,3 +69,32 @@ CREATE POLICY tenant_isolation ON analytics.rollup_hourly_visits TO analytics_re
   WITH CHECK (project_id = coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
                                     nullif(pg_catalog.current_setting('analytics.project_id', true), '')));
 CREATE POLICY admin_all ON analytics.rollup_hourly_visits TO analytics_admin USING (true) WITH CHECK (true);
+
+-- Sessions first exposed to each experiment, by UTC hour of that exposure:
+-- top('experiment') reads whole hours here and the partial hours at a
+-- range's ends from experiment_sessions, by the index below.
+CREATE INDEX experiment_sessions_project_exposed_at_idx ON analytics.experiment_sessions (project_id, exposed_at)
+  INCLUDE (experiment_id);
+
+CREATE TABLE analytics.rollup_hourly_exposures (
+  project_id    text        NOT NULL,
+  bucket        timestamptz NOT NULL,
+  experiment_id text        NOT NULL,
+  sessions      bigint      NOT NULL,
+  PRIMARY KEY (project_id, bucket, experiment_id)
+);
+COMMENT ON TABLE analytics.rollup_hourly_exposures IS
+  'Sessions first exposed to an experiment, by UTC hour of their first exposure (experiment_sessions.exposed_at).';
+
+INSERT INTO analytics.rollup_hourly_exposures (project_id, bucket, experiment_id, sessions)
+SELECT s.project_id, pg_catalog.date_trunc('hour', s.exposed_at, 'UTC'), s.experiment_id, pg_catalog.count(*)
+  FROM analytics.experiment_sessions s
+ GROUP BY 1, 2, 3;
+
+ALTER TABLE analytics.rollup_hourly_exposures ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON analytics.rollup_hourly_exposures TO analytics_reader, analytics_ingest
+  USING (project_id = coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
+                               nullif(pg_catalog.current_setting('analytics.project_id', true), '')))
+  WITH CHECK (project_id = coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
+                                    nullif(pg_catalog.current_setting('analytics.project_id', true), '')));
+CREATE POLICY admin_all ON analytics.rollup_hourly_exposures TO analytics_admin USING (true) WITH CHECK (true);

@@ -133,6 +133,10 @@ def mismatches(conn) -> dict[str, tuple[list, list]]:
             ),
             expected_rollup_experiments(conn),
         ),
+        "rollup_hourly_exposures": (
+            _rows(conn, "SELECT project_id, bucket, experiment_id, sessions FROM analytics.rollup_hourly_exposures"),
+            expected_rollup_hourly_exposures(conn),
+        ),
     }.items():
         if got != want:
             found[table] = (got, want)
@@ -249,3 +253,10 @@ def expected_rollup_experiments(conn) -> list[tuple]:
         t[2] += 1 if f["conversions"] else 0
         t[3] += f["conversions"]
     return sorted(((*k, *v) for k, v in totals.items()), key=repr)
+
+
+def expected_rollup_hourly_exposures(conn) -> list[tuple]:
+    counts: dict[tuple, int] = defaultdict(int)
+    for (project, experiment, _), f in _experiment_facts(conn).items():
+        counts[(project, _utc_hour(f["exposed_at"]), experiment)] += 1
+    return sorted(((*k, n) for k, n in counts.items()), key=repr)

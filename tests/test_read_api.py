@@ -261,6 +261,16 @@ def expected_top(events: list[dict], dimension: str, from_ts: datetime, to_ts: d
     """top() in Python: the project "default"'s most frequent values of `dimension` in [from_ts, to_ts)."""
     event_type = {"page": "pageview", "tool": "tool_used", "click_target": "click"}.get(dimension)
     counts: dict[str, int] = {}
+    if dimension == "experiment":  # sessions by the time of their first exposure
+        first_exposures: dict[tuple[str, str], datetime] = {}
+        for e in events:
+            if e.get("project_id", "default") == "default" and e["event_type"] == "exposure" and e.get("variant_key"):
+                key, at = (e["experiment_id"], e["session_id"]), datetime.fromisoformat(e["occurred_at"])
+                first_exposures[key] = min(first_exposures.get(key, at), at)
+        for (experiment, _), at in first_exposures.items():
+            if from_ts <= at < to_ts:
+                counts[experiment] = counts.get(experiment, 0) + 1
+        events = []
     for e in events:
         if dimension.startswith("property:"):
             value = e.get("properties", {}).get(dimension.removeprefix("property:"))
@@ -317,6 +327,23 @@ def test_top_experiments_counts_first_exposures(conn):
         conn, "SELECT analytics.top('experiment', now() - interval '1 day', now(), project_id => 'default') AS r"
     )
     assert result == [{"value": "exp", "events": sum(n for n, _ in oracle(experiment_stream(8)).values())}]
+
+
+def test_top_experiments_is_exact_over_ranges_that_cut_hours(conn):
+    """Whole hours come from rollup_hourly_exposures, the cut ends from the sessions themselves."""
+    events = experiment_stream(9)
+    track_events(conn, events)
+    conn.execute("SELECT analytics.refresh_rollups()")
+    exposed_from = NOW - timedelta(hours=3)
+    for start, end in [
+        (exposed_from + timedelta(seconds=100), NOW),
+        ((exposed_from + timedelta(seconds=200)).replace(minute=0, second=0, microsecond=0), NOW),
+        (exposed_from - timedelta(hours=2), exposed_from + timedelta(seconds=250)),
+        (exposed_from + timedelta(seconds=150), exposed_from + timedelta(seconds=350)),
+    ]:
+        result = call(conn, "SELECT analytics.top('experiment', %s, %s, project_id => 'default') AS r", start, end)
+        assert result == expected_top(events, "experiment", start, end, 10)
+        assert result[0]["events"] > 0
 
 
 def test_realtime(conn):
@@ -456,7 +483,7 @@ def read_documents(generated: list[dict]) -> list[dict]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     batches=st.lists(st.lists(generated_read_event, min_size=1, max_size=25), min_size=1, max_size=3),
-    dimension=st.sampled_from(["page", "click_target", "event_type", "name", "property:risk_mode"]),
+    dimension=st.sampled_from(["page", "click_target", "event_type", "name", "property:risk_mode", "experiment"]),
     start=st.integers(min_value=0, max_value=50 * 60),
     length=st.integers(min_value=1, max_value=50 * 60),
 )

@@ -13,7 +13,10 @@ Contract: rebuild analytics.experiment_sessions for the given experiment
   session belongs to the variant of its first exposure, and only
   conversions at or after that exposure count (conversions carry the
   experiment_id, or experimentId in properties). Then rebuild the variant
-  totals (analytics.rollup_experiments) of the experiments concerned.
+  totals (analytics.rollup_experiments) of the experiments concerned, and
+  the hourly exposure counts (analytics.rollup_hourly_exposures) of every
+  (project, UTC hour) where a touched session was first exposed, before or
+  after this call.
 Parameters: projects[i], experiment_ids[i], session_ids[i]: the i-th
   experiment session. Duplicates are fine.
 Returns: the number of experiment sessions rebuilt.
@@ -24,10 +27,20 @@ DECLARE
   v_gone_projects      text[];
   v_gone_experiments   text[];
   v_gone_sessions      text[];
+  -- The (project, UTC hour) rows of rollup_hourly_exposures to recompute.
+  v_hour_projects      text[];
+  v_hours              timestamptz[];
 BEGIN
   IF coalesce(pg_catalog.cardinality(projects), 0) = 0 THEN
     RETURN 0;
   END IF;
+  -- The hours where the touched sessions were first exposed before this call.
+  SELECT pg_catalog.array_agg(s.project_id), pg_catalog.array_agg(s.exposed_at)
+    INTO v_hour_projects, v_hours
+    FROM (SELECT DISTINCT u.project_id, u.experiment_id, u.session_id
+            FROM unnest(projects, experiment_ids, session_ids) AS u(project_id, experiment_id, session_id)) k
+    JOIN analytics.experiment_sessions s
+      ON s.project_id = k.project_id AND s.experiment_id = k.experiment_id AND s.session_id = k.session_id;
   WITH keys AS MATERIALIZED (
     SELECT DISTINCT u.project_id, u.experiment_id, u.session_id
       FROM unnest(projects, experiment_ids, session_ids) AS u(project_id, experiment_id, session_id)
@@ -107,6 +120,33 @@ BEGIN
       WHERE x.project_id = k.project_id AND x.experiment_id = k.experiment_id OFFSET 0
    ) s
    GROUP BY s.project_id, s.experiment_id, s.variant_key;
+  -- Hourly exposure counts, where the touched sessions were first exposed
+  -- before or after this call.
+  SELECT pg_catalog.array_agg(h.project_id), pg_catalog.array_agg(h.hour)
+    INTO v_hour_projects, v_hours
+    FROM (SELECT DISTINCT a.project_id, pg_catalog.date_trunc('hour', a.exposed_at, 'UTC') AS hour
+            FROM (SELECT o.project_id, o.exposed_at FROM unnest(v_hour_projects, v_hours) AS o(project_id, exposed_at)
+                  UNION ALL
+                  SELECT s.project_id, s.exposed_at
+                    FROM (SELECT DISTINCT u.project_id, u.experiment_id, u.session_id
+                            FROM unnest(projects, experiment_ids, session_ids)
+                                   AS u(project_id, experiment_id, session_id)) k
+                    JOIN analytics.experiment_sessions s
+                      ON s.project_id = k.project_id AND s.experiment_id = k.experiment_id
+                     AND s.session_id = k.session_id) a) h;
+  IF v_hour_projects IS NOT NULL THEN
+    DELETE FROM analytics.rollup_hourly_exposures r USING unnest(v_hour_projects, v_hours) AS h(project_id, hour)
+     WHERE r.project_id = h.project_id AND r.bucket = h.hour;
+    INSERT INTO analytics.rollup_hourly_exposures (project_id, bucket, experiment_id, sessions)
+    SELECT h.project_id, h.hour, s.experiment_id, pg_catalog.count(*)
+      FROM unnest(v_hour_projects, v_hours) AS h(project_id, hour)
+     CROSS JOIN LATERAL (
+       SELECT x.experiment_id FROM analytics.experiment_sessions x
+        WHERE x.project_id = h.project_id AND x.exposed_at >= h.hour AND x.exposed_at < h.hour + interval '1 hour'
+        OFFSET 0
+     ) s
+     GROUP BY 1, 2, 3;
+  END IF;
   RETURN v_rows;
 END
 $function$;

@@ -55,23 +55,32 @@ BEGIN
       HINT = 'Dimensions: page, event_type, tool, click_target, name, experiment, property:<key>.';
   END IF;
 
-  IF dimension = 'experiment' THEN
-    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('value', t.value, 'events', t.events)
-                                         ORDER BY t.events DESC, t.value), '[]')
-      INTO v_result
-      FROM (SELECT s.experiment_id AS value, pg_catalog.count(*) AS events
-              FROM analytics.experiment_sessions s
-             WHERE (v_project IS NULL OR s.project_id = v_project)
-               AND s.exposed_at >= from_ts AND s.exposed_at < to_ts
-             GROUP BY s.experiment_id ORDER BY 2 DESC, 1 LIMIT lim) t;
-    RETURN v_result;
-  END IF;
-
   v_lo := pg_catalog.date_trunc('hour', from_ts, 'UTC');
   IF v_lo < from_ts THEN
     v_lo := v_lo + interval '1 hour';
   END IF;
   v_hi := greatest(v_lo, pg_catalog.date_trunc('hour', to_ts, 'UTC'));
+
+  IF dimension = 'experiment' THEN
+    -- Whole hours from the hourly exposure counts, the partial hours at both
+    -- ends from the experiment sessions themselves.
+    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('value', t.value, 'events', t.events)
+                                         ORDER BY t.events DESC, t.value), '[]')
+      INTO v_result
+      FROM (SELECT c.value, pg_catalog.sum(c.sessions)::bigint AS events
+              FROM (SELECT r.experiment_id AS value, r.sessions
+                      FROM analytics.rollup_hourly_exposures r
+                     WHERE (v_project IS NULL OR r.project_id = v_project)
+                       AND r.bucket >= v_lo AND r.bucket < v_hi
+                    UNION ALL
+                    SELECT s.experiment_id, 1
+                      FROM analytics.experiment_sessions s
+                     WHERE (v_project IS NULL OR s.project_id = v_project)
+                       AND s.exposed_at >= from_ts AND s.exposed_at < to_ts
+                       AND (s.exposed_at < v_lo OR s.exposed_at >= v_hi)) c
+             GROUP BY c.value ORDER BY 2 DESC, 1 LIMIT lim) t;
+    RETURN v_result;
+  END IF;
 
   WITH counted AS (
     -- Whole hours, from the rollups.
