@@ -61,14 +61,6 @@ SELECT s.project_id, pg_catalog.date_trunc('hour', s.first_seen, 'UTC'),
   FROM analytics.sessions s
  GROUP BY 1, 2, 3;
 
-ALTER TABLE analytics.rollup_hourly_visits ENABLE ROW LEVEL SECURITY;
--- The same policies as every tenant table (0006).
-CREATE POLICY tenant_isolation ON analytics.rollup_hourly_visits TO analytics_reader, analytics_ingest
-  USING (project_id = coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
-                               nullif(pg_catalog.current_setting('analytics.project_id', true), '')))
-  WITH CHECK (project_id = coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
-                                    nullif(pg_catalog.current_setting('analytics.project_id', true), '')));
-CREATE POLICY admin_all ON analytics.rollup_hourly_visits TO analytics_admin USING (true) WITH CHECK (true);
 
 -- Sessions first exposed to each experiment, by UTC hour of that exposure:
 -- top('experiment') reads whole hours here and the partial hours at a
@@ -91,10 +83,21 @@ SELECT s.project_id, pg_catalog.date_trunc('hour', s.exposed_at, 'UTC'), s.exper
   FROM analytics.experiment_sessions s
  GROUP BY 1, 2, 3;
 
-ALTER TABLE analytics.rollup_hourly_exposures ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON analytics.rollup_hourly_exposures TO analytics_reader, analytics_ingest
-  USING (project_id = coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
-                               nullif(pg_catalog.current_setting('analytics.project_id', true), '')))
-  WITH CHECK (project_id = coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
-                                    nullif(pg_catalog.current_setting('analytics.project_id', true), '')));
-CREATE POLICY admin_all ON analytics.rollup_hourly_exposures TO analytics_admin USING (true) WITH CHECK (true);
+-- Row-level security on both new tables, with the policies of 0006.
+DO $policies$
+DECLARE
+  v_table   text;
+  v_claimed text := $$coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
+                                 nullif(pg_catalog.current_setting('analytics.project_id', true), ''))$$;
+BEGIN
+  FOREACH v_table IN ARRAY ARRAY['rollup_hourly_visits', 'rollup_hourly_exposures']
+  LOOP
+    EXECUTE pg_catalog.format('ALTER TABLE analytics.%I ENABLE ROW LEVEL SECURITY', v_table);
+    EXECUTE pg_catalog.format(
+      'CREATE POLICY tenant_isolation ON analytics.%I TO analytics_reader, analytics_ingest '
+      'USING (project_id = %s) WITH CHECK (project_id = %s)', v_table, v_claimed, v_claimed);
+    EXECUTE pg_catalog.format('CREATE POLICY admin_all ON analytics.%I TO analytics_admin USING (true) WITH CHECK (true)',
+                              v_table);
+  END LOOP;
+END
+$policies$;

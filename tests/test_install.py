@@ -178,6 +178,21 @@ def test_every_unique_key_of_a_tenant_table_starts_with_project_id(conn):
     assert [r for r in rows if r["first_column"] != "project_id"] == []
 
 
+def test_every_tenant_table_has_row_level_security(conn):
+    """Every table with a project_id column (partitions inherit from their parent) is behind the
+    tenant policy for readers and ingest, and the open policy for admins."""
+    rows = conn.execute("""
+        SELECT c.relname, c.relrowsecurity,
+               array(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid ORDER BY 1) AS policies
+          FROM pg_class c
+         WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'project_id')""").fetchall()
+    assert len(rows) >= 18
+    assert [
+        r["relname"] for r in rows if not r["relrowsecurity"] or r["policies"] != ["admin_all", "tenant_isolation"]
+    ] == []
+
+
 def test_upgrade_to_0008_links_the_visits_already_rolled_up(empty_database):
     """0008 adds the links between visits and the hourly visit rollup: on an install that already
     holds sessions, its backfill must give what the rollup job would (checked by the oracle)."""
