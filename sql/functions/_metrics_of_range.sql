@@ -127,15 +127,21 @@ BEGIN
      WHERE (_metrics_of_range.project_id IS NULL OR r.project_id = _metrics_of_range.project_id)
        AND r.bucket >= v_lo AND r.bucket < v_hi AND r.bucket <> ALL (v_cut)
     UNION ALL
-    -- The other visits one by one: the partial hours at both ends and the
-    -- cut hours.
+    -- The other visits one by one: the partial hours at both ends, then the
+    -- cut hours (separate branches, each an index range scan).
     SELECT s.first_seen, coalesce(s.previous_first_seen, '-infinity'), false,
            1, (s.event_count = 1)::integer, EXTRACT(epoch FROM s.last_seen - s.first_seen)::double precision
       FROM analytics.sessions s
      WHERE (_metrics_of_range.project_id IS NULL OR s.project_id = _metrics_of_range.project_id)
-       AND s.first_seen >= from_ts AND s.first_seen < to_ts
-       AND (s.first_seen < v_lo OR s.first_seen >= v_hi
-            OR pg_catalog.date_trunc('hour', s.first_seen, 'UTC') = ANY (v_cut))
+       AND ((s.first_seen >= from_ts AND s.first_seen < least(v_lo, to_ts))
+            OR (s.first_seen >= greatest(v_hi, from_ts) AND s.first_seen < to_ts))
+    UNION ALL
+    SELECT s.first_seen, coalesce(s.previous_first_seen, '-infinity'), false,
+           1, (s.event_count = 1)::integer, EXTRACT(epoch FROM s.last_seen - s.first_seen)::double precision
+      FROM unnest(v_cut) AS c(h)
+      JOIN analytics.sessions s
+        ON s.first_seen >= c.h AND s.first_seen < c.h + interval '1 hour'
+       AND (_metrics_of_range.project_id IS NULL OR s.project_id = _metrics_of_range.project_id)
   ), visit_counts AS (
     -- A visit is its visitor's first in a span starting at s when its
     -- previous visit started before s: those visits count the visitors.
