@@ -2,7 +2,7 @@
 -- that metrics() counts exact distinct visitors over any range from rollups;
 -- and experiment exposures rolled up by hour, for top('experiment').
 -- depends: 0007_read_api
--- sql-checksum: 7f252f0bd901be06340de463a2a4cd90f0c433383ed05d92dd51ed5d89b3a666
+-- sql-checksum: 523506fb555a50cff2bddcd7101c4b208f2f731270517e8711eaccf65338afdf
 --
 -- Distinct visitors over a range [A, B) are the visits that start in [A, B)
 -- and whose visitor's previous visit started before A (or who has none): one

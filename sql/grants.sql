@@ -44,7 +44,8 @@ GRANT EXECUTE ON FUNCTION
   analytics.funnel(text[], timestamptz, timestamptz, interval, text, text),
   analytics.realtime(integer, text),
   analytics.user_stats(date, date, text, integer, text),
-  analytics.group_stats(date, date, text, text)
+  analytics.group_stats(date, date, text, text),
+  analytics.daily_stats(date, date, text, text, integer, text)
 TO analytics_reader, analytics_admin;
 -- The views span every tenant (a view cannot resolve a JWT claim), so they
 -- are for the admin only: summary, table_sizes, job_status and

@@ -422,6 +422,59 @@ def test_user_and_group_stats_match_the_raw_events(conn):
     assert error.value.sqlstate == "22023"
 
 
+def test_daily_stats_match_a_group_by_in_the_projects_zone(conn):
+    """Seed 001 daily page and click-target stats, seed 002 daily active users per solution."""
+    conn.execute("INSERT INTO analytics.project_settings VALUES ('default', 'time_zone', 'America/New_York')")
+    kinds = [("pageview", "/"), ("pageview", "/pricing"), ("click", "cta"), ("message_sent", "manufacturing")]
+    events = [
+        {
+            "session_id": f"s{i % 9}",
+            "user_id": f"u{i % 4}" if i % 5 else None,
+            "event_type": kinds[i % 4][0],
+            "name": kinds[i % 4][1],
+            "occurred_at": (NOW - timedelta(minutes=47 * i)).isoformat(),
+        }
+        for i in range(90)
+    ]
+    track_events(conn, events)
+    track_events(conn, [{**e, "project_id": "other"} for e in events[:10]])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    rows = conn.execute(
+        "SELECT (e.occurred_at AT TIME ZONE 'America/New_York')::date::text AS day, e.event_type, e.name,"
+        " count(*) AS events, count(DISTINCT e.session_id) AS sessions, count(DISTINCT e.user_id) AS users"
+        " FROM analytics.events e WHERE e.project_id = 'default' GROUP BY 1, 2, 3"
+    ).fetchall()
+    expected = {(r["day"], r["event_type"], r["name"]): (r["events"], r["sessions"], r["users"]) for r in rows}
+    first, last = min(k[0] for k in expected), max(k[0] for k in expected)
+    with reader(conn, "default"):
+        stats = call(conn, "SELECT analytics.daily_stats(from_day => %s, to_day => %s) AS r", first, last)
+        solutions = call(
+            conn,
+            "SELECT analytics.daily_stats(%s, %s, event_type => 'message_sent', name => 'manufacturing') AS r",
+            first,
+            last,
+        )
+        newest = call(conn, "SELECT analytics.daily_stats(%s, %s, lim => 2) AS r", first, last)
+        with pytest.raises(psycopg.Error) as error:
+            conn.execute("SELECT analytics.daily_stats(%s, %s, project_id => 'other')", (first, last))
+        assert error.value.sqlstate == "42501"
+    got = {(s["day"], s["event_type"], s["name"]): (s["events"], s["sessions"], s["users"]) for s in stats}
+    assert got == expected
+    assert {(s["day"], s["users"]) for s in solutions} == {
+        (k[0], v[2]) for k, v in expected.items() if k[1] == "message_sent"
+    }
+    assert [s["day"] for s in newest] == [last, last]
+    assert newest[0]["events"] >= newest[1]["events"]
+    for args in [
+        "current_date, current_date - 1",
+        "current_date - 500, current_date",
+        "current_date, current_date, lim => 0",
+    ]:
+        with pytest.raises(psycopg.Error) as error:
+            conn.execute(f"SELECT analytics.daily_stats({args})")
+        assert error.value.sqlstate == "22023"
+
+
 def test_row_level_security_backs_up_the_functions(conn):
     """Should a DBA grant a reader a table, the policies still show it only its project."""
     track_events(conn, [{"project_id": p, "session_id": "s", "event_type": "click"} for p in ("shop", "rival")])
