@@ -375,6 +375,10 @@ READ_CALLS: list[tuple[str, str]] = [
     ("user_stats(last 30 days, lim => 1000)", "SELECT analytics.user_stats(current_date - 30, current_date)"),
     ("group_stats(last 30 days)", "SELECT analytics.group_stats(current_date - 30, current_date)"),
     (
+        "daily_stats(last 30 days, event_type => 'pageview')",
+        "SELECT analytics.daily_stats(current_date - 30, current_date, event_type => 'pageview')",
+    ),
+    (
         "funnel(3 steps, last 24 hours)",
         "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
         " now() - interval '1 day', now())",

@@ -110,7 +110,7 @@ def mismatches(conn) -> dict[str, tuple[list, list]]:
         "rollup_hourly_visits": (
             _rows(
                 conn,
-                "SELECT project_id, bucket, nullif(previous_bucket, '-infinity'), visits, bounces,"
+                "SELECT project_id, bucket, quarter, nullif(previous_bucket, '-infinity'), visits, bounces,"
                 " round(duration_s * 1000000)::bigint"
                 " FROM analytics.rollup_hourly_visits",
             ),
@@ -206,7 +206,7 @@ def expected_rollup_hourly_visits(conn) -> list[tuple]:
     for project, _, previous, first, last, count in _linked_visits(conn):
         hour = _utc_hour(first)
         previous_hour = _utc_hour(previous) if previous else None
-        row = rows[(project, hour, previous_hour)]
+        row = rows[(project, hour, first.astimezone(UTC).minute // 15, previous_hour)]
         row[0] += 1
         row[1] += count == 1
         row[2] += (last - first) // timedelta(microseconds=1)

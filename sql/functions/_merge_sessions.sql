@@ -128,8 +128,9 @@ BEGIN
   IF v_hour_projects IS NOT NULL THEN
     DELETE FROM analytics.rollup_hourly_visits r USING unnest(v_hour_projects, v_hours) AS h(project_id, hour)
      WHERE r.project_id = h.project_id AND r.bucket = h.hour;
-    INSERT INTO analytics.rollup_hourly_visits (project_id, bucket, previous_bucket, visits, bounces, duration_s)
-    SELECT h.project_id, h.hour,
+    INSERT INTO analytics.rollup_hourly_visits
+           (project_id, bucket, quarter, previous_bucket, visits, bounces, duration_s)
+    SELECT h.project_id, h.hour, (EXTRACT(minute FROM s.first_seen AT TIME ZONE 'UTC')::integer / 15)::smallint,
            coalesce(pg_catalog.date_trunc('hour', s.previous_first_seen, 'UTC'), '-infinity'),
            pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE s.event_count = 1),
            pg_catalog.sum(EXTRACT(epoch FROM s.last_seen - s.first_seen))::double precision
@@ -139,7 +140,7 @@ BEGIN
         WHERE x.project_id = h.project_id AND x.first_seen >= h.hour AND x.first_seen < h.hour + interval '1 hour'
         OFFSET 0
      ) s
-     GROUP BY 1, 2, 3;
+     GROUP BY 1, 2, 3, 4;
   END IF;
   RETURN v_rows;
 END

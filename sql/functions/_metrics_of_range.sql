@@ -32,8 +32,9 @@ Contract: the raw counts behind analytics.metrics() for [from_ts, to_ts):
     the partial hours at the range's ends are read from raw events. So every
     zone is exact.
   - visits, bounces, visit_duration_s (sum), by the time of the visit's
-    first event: whole hours inside one bucket from rollup_hourly_visits,
-    the rest one by one from analytics.sessions.
+    first event: whole hours from rollup_hourly_visits, by quarter hour; the
+    partial hours at the ends and hours cut off a quarter hour one by one
+    from analytics.sessions.
   - visitors: distinct (user_id where known, else the session) within the
     bucket, and within the whole range on the NULL row, counted without
     DISTINCT: a visitor's first visit in a span starting at s is the one
@@ -54,7 +55,8 @@ DECLARE
   v_hi            timestamptz := pg_catalog.date_trunc('hour', to_ts, 'UTC');    -- end of the last whole hour
   v_cut           timestamptz[];  -- whole hours that a bucket start cuts
   v_by_quarters   timestamptz[];  -- ... of which every cut falls on a quarter hour
-  v_raw_cut       timestamptz[];  -- ... that must be read from raw events
+  v_raw_cut       timestamptz[];  -- ... whose events must be read from raw events
+  v_visits_cut    timestamptz[];  -- ... whose visits must be read one by one (cut off a quarter hour)
 BEGIN
   IF v_lo < from_ts THEN
     v_lo := v_lo + interval '1 hour';
@@ -75,6 +77,9 @@ BEGIN
       OR EXISTS (SELECT 1 FROM analytics.rollup_hourly_totals t
                   WHERE (_metrics_of_range.project_id IS NULL OR t.project_id = _metrics_of_range.project_id)
                     AND t.bucket = c.h AND t.quarter_events IS NULL);
+  SELECT coalesce(pg_catalog.array_agg(c.h), '{}') INTO v_visits_cut
+    FROM unnest(v_cut) AS c(h)
+   WHERE c.h <> ALL (v_by_quarters);
 
   RETURN QUERY
   WITH counted AS (
@@ -119,16 +124,18 @@ BEGIN
      CROSS JOIN LATERAL (SELECT pg_catalog.width_bucket(c.at, v_starts) AS i) b
      GROUP BY GROUPING SETS ((b.i), ())
   ), visit_rows AS (
-    -- Visits that start in a whole hour inside one bucket, from the rollup:
-    -- their previous visit is known to the hour (rolled = true).
-    SELECT r.bucket AS at, r.previous_bucket AS previous_at, true AS rolled,
+    -- Visits that start in a whole hour, from the rollup by quarter hour
+    -- (a cut on a quarter hour splits it exactly): their previous visit is
+    -- known to the hour (rolled = true).
+    SELECT r.bucket + r.quarter * interval '15 minutes' AS at, r.previous_bucket AS previous_at, true AS rolled,
            r.visits, r.bounces, r.duration_s
       FROM analytics.rollup_hourly_visits r
      WHERE (_metrics_of_range.project_id IS NULL OR r.project_id = _metrics_of_range.project_id)
-       AND r.bucket >= v_lo AND r.bucket < v_hi AND r.bucket <> ALL (v_cut)
+       AND r.bucket >= v_lo AND r.bucket < v_hi AND r.bucket <> ALL (v_visits_cut)
     UNION ALL
     -- The other visits one by one: the partial hours at both ends, then the
-    -- cut hours (separate branches, each an index range scan).
+    -- hours cut off a quarter hour (separate branches, each an index range
+    -- scan).
     SELECT s.first_seen, coalesce(s.previous_first_seen, '-infinity'), false,
            1, (s.event_count = 1)::integer, EXTRACT(epoch FROM s.last_seen - s.first_seen)::double precision
       FROM analytics.sessions s
@@ -138,7 +145,7 @@ BEGIN
     UNION ALL
     SELECT s.first_seen, coalesce(s.previous_first_seen, '-infinity'), false,
            1, (s.event_count = 1)::integer, EXTRACT(epoch FROM s.last_seen - s.first_seen)::double precision
-      FROM unnest(v_cut) AS c(h)
+      FROM unnest(v_visits_cut) AS c(h)
       JOIN analytics.sessions s
         ON s.first_seen >= c.h AND s.first_seen < c.h + interval '1 hour'
        AND (_metrics_of_range.project_id IS NULL OR s.project_id = _metrics_of_range.project_id)
@@ -179,7 +186,7 @@ BEGIN
         OFFSET 0
      ) x
      WHERE c.s <> pg_catalog.date_trunc('hour', c.s, 'UTC')
-       AND pg_catalog.date_trunc('hour', x.first_seen, 'UTC') <> ALL (v_cut)
+       AND pg_catalog.date_trunc('hour', x.first_seen, 'UTC') <> ALL (v_visits_cut)
        AND (c.i IS NULL OR pg_catalog.width_bucket(x.first_seen, v_starts) = c.i)
      GROUP BY c.i
   )
