@@ -2,7 +2,7 @@
 -- that metrics() counts exact distinct visitors over any range from rollups;
 -- and experiment exposures rolled up by hour, for top('experiment').
 -- depends: 0007_read_api
--- sql-checksum: 17dfcb77907f8ff2d14f51ca82ce3bb728f418a5a973b033df9219cced4e6a6c
+-- sql-checksum: 9cbc8178ac7fb8e8958553f6f03172a5860263444b72c3cf02276ff62c68c7ca
 --
 -- Distinct visitors over a range [A, B) are the visits that start in [A, B)
 -- and whose visitor's previous visit started before A (or who has none): one

@@ -29,8 +29,9 @@ Contract: the raw counts behind analytics.metrics() for [from_ts, to_ts):
     comes from rollup_hourly_totals and rollup_hourly. An hour that a bucket
     boundary cuts (zones with :30 or :45 offsets) is split by its quarter
     hour counts (rollup_hourly_totals.quarter_*), else read from raw events;
-    the partial hours at the range's ends are read from raw events. So every
-    zone is exact.
+    so are the partial hours at the range's ends, where only the minutes
+    before the first and after the last whole quarter hour are read from raw
+    events. So every zone and every range is exact.
   - visits, bounces, visit_duration_s (sum), by the time of the visit's
     first event: whole hours from rollup_hourly_visits, by quarter hour; the
     partial hours at the ends and hours cut off a quarter hour one by one
@@ -57,6 +58,16 @@ DECLARE
   v_by_quarters   timestamptz[];  -- ... of which every cut falls on a quarter hour
   v_raw_cut       timestamptz[];  -- ... whose events must be read from raw events
   v_visits_cut    timestamptz[];  -- ... whose visits must be read one by one (cut off a quarter hour)
+  -- The partial hours at the ends: their whole quarter hours come from the
+  -- quarter counts where the hour has them and no bucket start cuts it off a
+  -- quarter hour; raw events are read for [from_ts, v_raw_head_end) and
+  -- [v_raw_tail_start, to_ts) only.
+  v_first_hour      timestamptz := pg_catalog.date_trunc('hour', from_ts, 'UTC');
+  v_last_hour       timestamptz := pg_catalog.date_trunc('hour', to_ts, 'UTC');
+  v_quarters_head   boolean;
+  v_quarters_tail   boolean;
+  v_raw_head_end    timestamptz;
+  v_raw_tail_start  timestamptz;
 BEGIN
   IF v_lo < from_ts THEN
     v_lo := v_lo + interval '1 hour';
@@ -80,6 +91,25 @@ BEGIN
   SELECT coalesce(pg_catalog.array_agg(c.h), '{}') INTO v_visits_cut
     FROM unnest(v_cut) AS c(h)
    WHERE c.h <> ALL (v_by_quarters);
+  SELECT pg_catalog.bool_and(h.usable) FILTER (WHERE h.h = v_first_hour),
+         pg_catalog.bool_and(h.usable) FILTER (WHERE h.h = v_last_hour)
+    INTO v_quarters_head, v_quarters_tail
+    FROM (SELECT x.h,
+                 NOT EXISTS (SELECT 1 FROM analytics.rollup_hourly_totals t
+                              WHERE (_metrics_of_range.project_id IS NULL OR t.project_id = _metrics_of_range.project_id)
+                                AND t.bucket = x.h AND t.quarter_events IS NULL)
+                 AND NOT EXISTS (SELECT 1 FROM unnest(v_starts) AS s(s)
+                                  WHERE s.s > from_ts AND s.s < to_ts
+                                    AND pg_catalog.date_trunc('hour', s.s, 'UTC') = x.h
+                                    AND EXTRACT(epoch FROM s.s)::numeric % 900 <> 0) AS usable
+            FROM (VALUES (v_first_hour), (v_last_hour)) AS x(h)) h;
+  v_raw_head_end := CASE WHEN v_quarters_head
+                         THEN least(pg_catalog.to_timestamp(pg_catalog.ceil(EXTRACT(epoch FROM from_ts) / 900) * 900), to_ts)
+                         ELSE least(v_lo, to_ts) END;
+  v_raw_tail_start := greatest(CASE WHEN v_quarters_tail
+                                    THEN pg_catalog.to_timestamp(pg_catalog.floor(EXTRACT(epoch FROM to_ts) / 900) * 900)
+                                    ELSE v_hi END,
+                               v_raw_head_end);
 
   RETURN QUERY
   WITH counted AS (
@@ -101,13 +131,25 @@ BEGIN
      WHERE (_metrics_of_range.project_id IS NULL OR t.project_id = _metrics_of_range.project_id)
        AND t.bucket = ANY (v_by_quarters) AND t.quarter_events IS NOT NULL
     UNION ALL
-    -- Raw events: the partial hours at both ends, and cut hours that have
-    -- no quarter hour counts (rolled up before 0007, or cut off a quarter).
+    -- The whole quarter hours of the partial hours at both ends.
+    SELECT q.at, t.quarter_events[q.q], t.quarter_pageviews[q.q]
+      FROM analytics.rollup_hourly_totals t
+     CROSS JOIN LATERAL (SELECT g.q, t.bucket + (g.q - 1) * interval '15 minutes' AS at
+                           FROM pg_catalog.generate_series(1, 4) AS g(q)) q
+     WHERE (_metrics_of_range.project_id IS NULL OR t.project_id = _metrics_of_range.project_id)
+       AND ((v_quarters_head AND t.bucket = v_first_hour
+             AND q.at >= v_raw_head_end AND q.at < least(v_lo, v_raw_tail_start))
+            OR (v_quarters_tail AND t.bucket = v_last_hour
+                AND q.at >= greatest(v_hi, v_raw_head_end) AND q.at < v_raw_tail_start))
+    UNION ALL
+    -- Raw events: what is left of the partial hours at both ends, and cut
+    -- hours that have no quarter hour counts (rolled up before 0007, or cut
+    -- off a quarter).
     SELECT e.occurred_at, 1, (e.event_type = 'pageview')::integer
       FROM analytics.events e
      WHERE (_metrics_of_range.project_id IS NULL OR e.project_id = _metrics_of_range.project_id)
-       AND ((e.occurred_at >= from_ts AND e.occurred_at < least(v_lo, to_ts))
-            OR (e.occurred_at >= greatest(v_hi, from_ts) AND e.occurred_at < to_ts))
+       AND ((e.occurred_at >= from_ts AND e.occurred_at < v_raw_head_end)
+            OR (e.occurred_at >= v_raw_tail_start AND e.occurred_at < to_ts))
     UNION ALL
     SELECT e.occurred_at, 1, (e.event_type = 'pageview')::integer
       FROM unnest(v_raw_cut) AS c(h)

@@ -82,7 +82,7 @@ BEGIN
                                                         AT TIME ZONE tz, tz) END,
            b.n + 1
       FROM b
-     WHERE b.n <= 5000
+     WHERE b.n <= 5000 AND b.start_at < to_ts
   )
   SELECT pg_catalog.array_agg(b.start_at ORDER BY b.start_at) INTO v_buckets FROM b WHERE b.start_at < to_ts;
   IF pg_catalog.cardinality(v_buckets) > 5000 THEN
