@@ -224,3 +224,49 @@ def test_upgrade_to_0008_links_the_visits_already_rolled_up(empty_database):
             > 0
         )
         assert mismatches(conn) == {}
+
+
+def _readme_recipes() -> list[tuple[str, str]]:
+    """(statement, the output comment under it) for every SQL block of the README's Recipes section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Recipes", 1)[1].split("\n## ", 1)[0]
+    recipes: list[tuple[str, str]] = []
+    for block in re.findall(r"```sql\n(.*?)```", section, flags=re.S):
+        statement, output = "", ""
+        for line in block.splitlines():
+            code, _, comment = line.partition("--")
+            if code.strip():
+                if statement.endswith(";"):
+                    recipes.append((statement, output))
+                    statement, output = "", ""
+                statement = (statement + " " + code.strip()).strip()
+            if comment and not comment.strip().startswith(("POST ", "supabase.")):
+                output += comment
+        if statement:
+            recipes.append((statement, output))
+    return recipes
+
+
+def _keys(value: object) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def test_readme_recipes_run_and_return_what_they_show(conn):
+    """Every SQL recipe in the README runs on sample data, and each key its output shows is in the result."""
+    from pgpkg import sample
+
+    track_events(conn, list(sample.events(3000, days=3, seed=11)))
+    conn.execute("SELECT analytics.refresh_rollups()")
+    recipes = _readme_recipes()
+    assert len(recipes) >= 20
+    for statement, output in recipes:
+        row = conn.execute(statement.rstrip(";")).fetchone()
+        shown = set(re.findall(r'"([a-z_]+)":', output))
+        if shown:
+            assert row is not None, statement
+            result = next(iter(row.values()))
+            assert shown <= _keys(result), (statement, shown - _keys(result))
