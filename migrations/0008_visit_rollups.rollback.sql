@@ -1,5 +1,6 @@
--- Roll back 0008: the visit and exposure rollups and the links between visits go; 0007's index returns.
+-- Roll back 0008: the visit, entry and exit page, and exposure rollups and the links between visits go; 0007's index returns.
 DROP TABLE analytics.rollup_hourly_exposures;
+DROP TABLE analytics.rollup_hourly_entry_exit_pages;
 DROP INDEX analytics.experiment_sessions_project_exposed_at_idx;
 DROP TABLE analytics.rollup_hourly_visits;
 CREATE INDEX sessions_project_first_seen_visits_idx ON analytics.sessions (project_id, first_seen)

@@ -1,8 +1,9 @@
 -- 0008: visits rolled up by hour, linked to each visitor's previous visit, so
 -- that metrics() counts exact distinct visitors over any range from rollups;
--- and experiment exposures rolled up by hour, for top('experiment').
+-- visits by entry and exit page, and experiment exposures, rolled up by hour
+-- for top('entry_page'), top('exit_page') and top('experiment').
 -- depends: 0007_read_api
--- sql-checksum: 9cbc8178ac7fb8e8958553f6f03172a5860263444b72c3cf02276ff62c68c7ca
+-- sql-checksum: 5109f997d0a75a5c72df5177aaaefb00e8165f19568d64e98202bfe66c08c60f
 --
 -- Distinct visitors over a range [A, B) are the visits that start in [A, B)
 -- and whose visitor's previous visit started before A (or who has none): one
@@ -87,14 +88,36 @@ SELECT s.project_id, pg_catalog.date_trunc('hour', s.exposed_at, 'UTC'), s.exper
   FROM analytics.experiment_sessions s
  GROUP BY 1, 2, 3;
 
--- Row-level security on both new tables, with the policies of 0006.
+-- Visits by UTC hour of their first event and their entry page (first
+-- pageview) or exit page (last pageview): top('entry_page') and
+-- top('exit_page') read whole hours here.
+CREATE TABLE analytics.rollup_hourly_entry_exit_pages (
+  project_id text        NOT NULL,
+  bucket     timestamptz NOT NULL,
+  page_role  text        NOT NULL CHECK (page_role IN ('entry', 'exit')),
+  page       text        NOT NULL,
+  visits     bigint      NOT NULL,
+  PRIMARY KEY (project_id, bucket, page_role, page)
+);
+COMMENT ON TABLE analytics.rollup_hourly_entry_exit_pages IS
+  'Visits by UTC hour of their first event and entry page (page_role entry: first pageview) or exit page '
+  '(exit: last pageview). Visits without a pageview have neither.';
+
+INSERT INTO analytics.rollup_hourly_entry_exit_pages (project_id, bucket, page_role, page, visits)
+SELECT s.project_id, pg_catalog.date_trunc('hour', s.first_seen, 'UTC'), r.page_role, r.page, pg_catalog.count(*)
+  FROM analytics.sessions s
+ CROSS JOIN LATERAL (VALUES ('entry', s.entry_page), ('exit', s.exit_page)) AS r(page_role, page)
+ WHERE r.page IS NOT NULL
+ GROUP BY 1, 2, 3, 4;
+
+-- Row-level security on the new tables, with the policies of 0006.
 DO $policies$
 DECLARE
   v_table   text;
   v_claimed text := $$coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
                                  nullif(pg_catalog.current_setting('analytics.project_id', true), ''))$$;
 BEGIN
-  FOREACH v_table IN ARRAY ARRAY['rollup_hourly_visits', 'rollup_hourly_exposures']
+  FOREACH v_table IN ARRAY ARRAY['rollup_hourly_visits', 'rollup_hourly_exposures', 'rollup_hourly_entry_exit_pages']
   LOOP
     EXECUTE pg_catalog.format('ALTER TABLE analytics.%I ENABLE ROW LEVEL SECURITY', v_table);
     EXECUTE pg_catalog.format(

@@ -351,6 +351,7 @@ READ_CALLS: list[tuple[str, str]] = [
     ("top('page', last 30 days)", "SELECT analytics.top('page', now() - interval '30 days', now())"),
     ("top('property:plan', last 30 days)", "SELECT analytics.top('property:plan', now() - interval '30 days', now())"),
     ("top('experiment', last 30 days)", "SELECT analytics.top('experiment', now() - interval '30 days', now())"),
+    ("top('entry_page', last 30 days)", "SELECT analytics.top('entry_page', now() - interval '30 days', now())"),
     (
         "metrics(last 30 days, 'day', 'UTC')",
         "SELECT analytics.metrics(now() - interval '30 days', now(), 'day', 'UTC')",

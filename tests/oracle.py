@@ -133,6 +133,12 @@ def mismatches(conn) -> dict[str, tuple[list, list]]:
             ),
             expected_rollup_experiments(conn),
         ),
+        "rollup_hourly_entry_exit_pages": (
+            _rows(
+                conn, "SELECT project_id, bucket, page_role, page, visits FROM analytics.rollup_hourly_entry_exit_pages"
+            ),
+            expected_rollup_hourly_entry_exit_pages(conn),
+        ),
         "rollup_hourly_exposures": (
             _rows(conn, "SELECT project_id, bucket, experiment_id, sessions FROM analytics.rollup_hourly_exposures"),
             expected_rollup_hourly_exposures(conn),
@@ -193,6 +199,15 @@ def _linked_visits(conn) -> list[tuple]:
             out.append((project, session, previous, first, last, count))
             previous = first
     return sorted(out, key=repr)
+
+
+def expected_rollup_hourly_entry_exit_pages(conn) -> list[tuple]:
+    counts: dict[tuple, int] = defaultdict(int)
+    for project, _, _, first, _, _, entry, exit_page in expected_sessions(conn):
+        for role, page in (("entry", entry), ("exit", exit_page)):
+            if page is not None:
+                counts[(project, _utc_hour(first), role, page)] += 1
+    return sorted(((*k, n) for k, n in counts.items()), key=repr)
 
 
 def _utc_hour(at: datetime) -> datetime:

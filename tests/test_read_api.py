@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import track_events
+from tests.oracle import expected_sessions
 
 NOW = datetime.now(UTC)
 
@@ -287,6 +288,55 @@ def expected_top(events: list[dict], dimension: str, from_ts: datetime, to_ts: d
     return ranked[:lim]
 
 
+def expected_top_pages(conn, dimension: str, from_ts: datetime, to_ts: datetime, lim: int) -> list[dict]:
+    """top('entry_page' | 'exit_page') in Python: visits of "default" starting in [from_ts, to_ts), by the
+    first or last pageview's name, over the sessions the oracle derives from the raw events."""
+    counts: dict[str, int] = {}
+    for project, _, _, first_seen, _, _, entry, exit_page in expected_sessions(conn):
+        page = entry if dimension == "entry_page" else exit_page
+        if project == "default" and from_ts <= first_seen < to_ts and page is not None:
+            counts[page] = counts.get(page, 0) + 1
+    ranked = sorted(({"value": k, "events": v} for k, v in counts.items()), key=lambda r: (-r["events"], r["value"]))
+    return ranked[:lim]
+
+
+def test_top_entry_and_exit_pages(conn):
+    """Visits by their first and last pageview, whole hours from the rollup, cut ends from the visits."""
+    events = []
+    for s in range(60):
+        start = NOW - timedelta(hours=5, minutes=7 * s)
+        pages = [*["/", "/pricing", "/docs", "/blog"][s % 4 :], "/signup"]
+        for n, page in enumerate(pages[: 1 + s % 3]):
+            events.append(
+                {
+                    "session_id": f"v{s}",
+                    "event_type": "pageview",
+                    "name": page,
+                    "occurred_at": (start + timedelta(minutes=n)).isoformat(),
+                }
+            )
+        events.append(
+            {
+                "session_id": f"v{s}",
+                "event_type": "click",
+                "name": "cta",
+                "occurred_at": (start + timedelta(minutes=4)).isoformat(),
+            }
+        )
+    events.append({"session_id": "no-pageview", "event_type": "click", "occurred_at": NOW.isoformat()})
+    track_events(conn, events)
+    conn.execute("SELECT analytics.refresh_rollups()")
+    for dimension in ("entry_page", "exit_page"):
+        for start, end in [
+            (NOW - timedelta(days=1), NOW),
+            (NOW - timedelta(hours=7, minutes=13), NOW - timedelta(hours=5, minutes=31)),
+        ]:
+            with reader(conn, "default"):
+                result = call(conn, "SELECT analytics.top(%s, %s, %s) AS r", dimension, start, end)
+            assert result == expected_top_pages(conn, dimension, start, end, 10)
+            assert result and all(r["value"] for r in result)
+
+
 @pytest.mark.parametrize("dimension", ["page", "tool", "click_target", "event_type", "name", "property:risk_mode"])
 def test_top_is_exact_over_ranges_that_cut_hours(conn, dimension):
     events = stream_for_top(7)
@@ -536,7 +586,9 @@ def read_documents(generated: list[dict]) -> list[dict]:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     batches=st.lists(st.lists(generated_read_event, min_size=1, max_size=25), min_size=1, max_size=3),
-    dimension=st.sampled_from(["page", "click_target", "event_type", "name", "property:risk_mode", "experiment"]),
+    dimension=st.sampled_from(
+        ["page", "click_target", "event_type", "name", "property:risk_mode", "experiment", "entry_page", "exit_page"]
+    ),
     start=st.integers(min_value=0, max_value=50 * 60),
     length=st.integers(min_value=1, max_value=50 * 60),
 )
@@ -554,7 +606,10 @@ def test_generated_streams_give_exact_top_values(conn, batches, dimension, start
         result = call(
             conn, "SELECT analytics.top(%s, %s, %s, lim => 3, project_id => 'default') AS r", dimension, from_ts, to_ts
         )
-        assert result == expected_top(sent, dimension, from_ts, to_ts, 3)
+        if dimension in ("entry_page", "exit_page"):
+            assert result == expected_top_pages(conn, dimension, from_ts, to_ts, 3)
+        else:
+            assert result == expected_top(sent, dimension, from_ts, to_ts, 3)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -13,9 +13,9 @@ Contract: rebuild the rows of analytics.sessions for the given sessions by
     visit in (first_seen, session_id) order, for every user whose visits
     moved, came or went: relinked from the earliest change on, so a late
     event months back relinks that user's later visits, and no one else's;
-  - analytics.rollup_hourly_visits, recomputed from analytics.sessions for
-    every (project, UTC hour) where a touched or relinked visit started, or
-    started before this call.
+  - analytics.rollup_hourly_visits and rollup_hourly_entry_exit_pages,
+    recomputed from analytics.sessions for every (project, UTC hour) where
+    a touched or relinked visit started, or started before this call.
 Parameters: projects[i], session_ids[i]: the i-th session. Duplicates are fine.
 Returns: the number of sessions rebuilt.
 Example: SELECT analytics._merge_sessions(ARRAY['default'], ARRAY['s1']);
@@ -28,7 +28,7 @@ DECLARE
   v_old_projects    text[];
   v_old_users       text[];
   v_old_starts      timestamptz[];
-  -- The (project, UTC hour) rows of rollup_hourly_visits to recompute.
+  -- The (project, UTC hour) rows of the visit rollups to recompute.
   v_hour_projects   text[];
   v_hours           timestamptz[];
 BEGIN
@@ -140,6 +140,20 @@ BEGIN
         WHERE x.project_id = h.project_id AND x.first_seen >= h.hour AND x.first_seen < h.hour + interval '1 hour'
         OFFSET 0
      ) s
+     GROUP BY 1, 2, 3, 4;
+    DELETE FROM analytics.rollup_hourly_entry_exit_pages r
+     USING unnest(v_hour_projects, v_hours) AS h(project_id, hour)
+     WHERE r.project_id = h.project_id AND r.bucket = h.hour;
+    INSERT INTO analytics.rollup_hourly_entry_exit_pages (project_id, bucket, page_role, page, visits)
+    SELECT h.project_id, h.hour, p.page_role, p.page, pg_catalog.count(*)
+      FROM unnest(v_hour_projects, v_hours) AS h(project_id, hour)
+     CROSS JOIN LATERAL (
+       SELECT x.entry_page, x.exit_page FROM analytics.sessions x
+        WHERE x.project_id = h.project_id AND x.first_seen >= h.hour AND x.first_seen < h.hour + interval '1 hour'
+        OFFSET 0
+     ) s
+     CROSS JOIN LATERAL (VALUES ('entry', s.entry_page), ('exit', s.exit_page)) AS p(page_role, page)
+     WHERE p.page IS NOT NULL
      GROUP BY 1, 2, 3, 4;
   END IF;
   RETURN v_rows;

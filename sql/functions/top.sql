@@ -25,11 +25,15 @@ Parameters:
   dimension  'page' (pageview names), 'event_type', 'tool' (tool_used names),
              'click_target' (click names), 'name' (names of any type),
              'experiment' (sessions first exposed in the range, by experiment),
+             'entry_page', 'exit_page' (visits starting in the range, by
+             their first or last pageview's name; visits without one are
+             left out),
              or 'property:<key>' (scalar values up to 100 characters)
   from_ts, to_ts  the range, from_ts < to_ts, at most 400 days
   lim        1..1000
   project_id NULL: the caller's JWT project
-Returns: [{"value": "...", "events": n}] (for 'experiment': exposed sessions).
+Returns: [{"value": "...", "events": n}] (for 'experiment': exposed sessions;
+  for 'entry_page' and 'exit_page': visits).
 Errors: 22023 unknown dimension, reversed or too long range, lim out of range;
   42501 another tenant or no project claim.
 Security: SECURITY DEFINER; EXECUTE for analytics_reader and analytics_admin.
@@ -50,9 +54,10 @@ BEGIN
   v_type := CASE dimension WHEN 'page' THEN 'pageview' WHEN 'tool' THEN 'tool_used' WHEN 'click_target' THEN 'click' END;
   IF dimension LIKE 'property:%' THEN
     v_key := pg_catalog.substr(dimension, 10);
-  ELSIF v_type IS NULL AND dimension NOT IN ('event_type', 'name', 'experiment') OR dimension IS NULL THEN
+  ELSIF v_type IS NULL AND dimension NOT IN ('event_type', 'name', 'experiment', 'entry_page', 'exit_page')
+        OR dimension IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('unknown dimension %L', dimension),
-      HINT = 'Dimensions: page, event_type, tool, click_target, name, experiment, property:<key>.';
+      HINT = 'Dimensions: page, entry_page, exit_page, event_type, tool, click_target, name, experiment, property:<key>.';
   END IF;
 
   v_lo := pg_catalog.date_trunc('hour', from_ts, 'UTC');
@@ -78,6 +83,33 @@ BEGIN
                      WHERE (v_project IS NULL OR s.project_id = v_project)
                        AND s.exposed_at >= from_ts AND s.exposed_at < to_ts
                        AND (s.exposed_at < v_lo OR s.exposed_at >= v_hi)) c
+             GROUP BY c.value ORDER BY 2 DESC, 1 LIMIT lim) t;
+    RETURN v_result;
+  END IF;
+
+  IF dimension IN ('entry_page', 'exit_page') THEN
+    -- Visits that start in the range, by entry or exit page: whole hours
+    -- from the hourly rollup, the partial hours at both ends from the visits.
+    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('value', t.value, 'events', t.events)
+                                         ORDER BY t.events DESC, t.value), '[]')
+      INTO v_result
+      FROM (SELECT c.value, pg_catalog.sum(c.visits)::bigint AS events
+              FROM (SELECT r.page AS value, r.visits
+                      FROM analytics.rollup_hourly_entry_exit_pages r
+                     WHERE (v_project IS NULL OR r.project_id = v_project)
+                       AND r.bucket >= v_lo AND r.bucket < v_hi
+                       AND r.page_role = pg_catalog.split_part(dimension, '_', 1)
+                    UNION ALL
+                    SELECT CASE WHEN dimension = 'entry_page' THEN s.entry_page ELSE s.exit_page END, 1
+                      FROM analytics.sessions s
+                     WHERE (v_project IS NULL OR s.project_id = v_project)
+                       AND s.first_seen >= from_ts AND s.first_seen < least(v_lo, to_ts)
+                    UNION ALL
+                    SELECT CASE WHEN dimension = 'entry_page' THEN s.entry_page ELSE s.exit_page END, 1
+                      FROM analytics.sessions s
+                     WHERE (v_project IS NULL OR s.project_id = v_project)
+                       AND s.first_seen >= greatest(v_hi, from_ts) AND s.first_seen < to_ts) c
+             WHERE c.value IS NOT NULL
              GROUP BY c.value ORDER BY 2 DESC, 1 LIMIT lim) t;
     RETURN v_result;
   END IF;
@@ -117,4 +149,4 @@ END
 $function$;
 
 COMMENT ON FUNCTION analytics.top(text, timestamptz, timestamptz, integer, text) IS
-  'RPC: top values of a dimension (page, event_type, tool, click_target, name, experiment, property:<key>) in a time range, exact, from rollups.';
+  'RPC: top values of a dimension (page, entry_page, exit_page, event_type, tool, click_target, name, experiment, property:<key>) in a time range, exact, from rollups.';
