@@ -3,7 +3,7 @@
 -- visits by entry and exit page, and experiment exposures, rolled up by hour
 -- for top('entry_page'), top('exit_page') and top('experiment').
 -- depends: 0007_read_api
--- sql-checksum: 5109f997d0a75a5c72df5177aaaefb00e8165f19568d64e98202bfe66c08c60f
+-- sql-checksum: 8f698b6dd120172d3b69a09b4abf05a8dfd34adfb8ce5800966a856e2ce88ac4
 --
 -- Distinct visitors over a range [A, B) are the visits that start in [A, B)
 -- and whose visitor's previous visit started before A (or who has none): one

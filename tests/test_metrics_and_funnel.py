@@ -24,8 +24,10 @@ METRIC_KEYS = ["events", "pageviews", "visitors", "visits", "views_per_visit", "
 
 @pytest.fixture(autouse=True)
 def keep_old_events(conn):
-    """The fixed dates below must stay storable whenever the suite runs."""
-    conn.execute("UPDATE analytics.settings SET value = '36500' WHERE key = 'raw_retention_days'")
+    """The fixed dates below must stay storable, and their hourly rollups readable, whenever the suite runs."""
+    conn.execute(
+        "UPDATE analytics.settings SET value = '36500' WHERE key IN ('raw_retention_days', 'rollup_retention_days')"
+    )
 
 
 # ---------------------------------------------------------------- the oracle
@@ -321,6 +323,25 @@ def test_metrics_refuses_bad_arguments(conn, args, message):
     names = ", ".join(f"{k} => %({k})s" for k in args)
     with pytest.raises(psycopg.errors.InvalidParameterValue, match=message):
         conn.execute(f"SELECT analytics.metrics({names})", args)
+
+
+def test_ranges_older_than_the_hourly_rollups_kept_are_refused(conn):
+    """cleanup() trims hourly rollups after rollup_retention_days: reading such hours would count too little."""
+    conn.execute("UPDATE analytics.settings SET value = '90' WHERE key = 'rollup_retention_days'")
+    for statement in (
+        "SELECT analytics.metrics(now() - interval '100 days', now() - interval '95 days')",
+        "SELECT analytics.top('page', now() - interval '100 days', now())",
+    ):
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="rollup_retention_days = 90") as error:
+            conn.execute(statement)
+        assert "rollup_retention_days" in (error.value.diag.message_hint or "")
+    track_events(conn, [{"session_id": "s", "event_type": "pageview", "name": "/"}])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    # A 60-day range is served; the 60 days before it are not kept, so "previous" is null, not zero.
+    recent = conn.execute("SELECT analytics.metrics(now() - interval '60 days', now()) AS r").fetchone()["r"]
+    assert recent["previous"] is None and recent["totals"]["events"] == 1
+    shorter = conn.execute("SELECT analytics.metrics(now() - interval '30 days', now()) AS r").fetchone()["r"]
+    assert shorter["previous"] == dict.fromkeys(METRIC_KEYS[:4], 0) | dict.fromkeys(METRIC_KEYS[4:], None)
 
 
 def funnel_stream() -> list[dict]:

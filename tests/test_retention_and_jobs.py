@@ -49,12 +49,19 @@ def test_cleanup_drops_expired_partitions_after_rolling_them_up(conn):
     daily = conn.execute("SELECT day, events, sessions FROM analytics.rollup_daily_totals ORDER BY day").fetchall()
     assert daily == [{"day": old_day, "events": 50, "sessions": 50}]  # the kept day is still pending: fine
     # Hourly rollups past their own retention are trimmed; daily tables stay.
+    for table in (
+        "rollup_hourly",
+        "rollup_hourly_totals",
+        "rollup_hourly_properties",
+        "rollup_hourly_visits",
+        "rollup_hourly_entry_exit_pages",
+    ):
+        old_rows = f"SELECT count(*) AS n FROM analytics.{table} WHERE bucket < now() - interval '90 days'"
+        assert conn.execute(old_rows).fetchone()["n"] == 0, table
     assert (
-        conn.execute(
-            "SELECT count(*) AS n FROM analytics.rollup_hourly WHERE bucket < now() - interval '90 days'"
-        ).fetchone()["n"]
-        == 0
-    )
+        conn.execute("SELECT count(*) AS n FROM analytics.sessions WHERE first_seen < %s", (kept_day,)).fetchone()["n"]
+        == 50
+    )  # the visits themselves stay
     assert conn.execute("SELECT count(*) AS n FROM analytics.events").fetchone()["n"] == 50
 
 

@@ -25,17 +25,19 @@ DECLARE
   v_rejected timestamptz := pg_catalog.now() - pg_catalog.make_interval(days => analytics._setting('rejected_retention_days')::integer);
   v_jobs     timestamptz := pg_catalog.now() - pg_catalog.make_interval(days => analytics._setting('job_runs_retention_days')::integer);
   v_hourly   bigint := 0;
+  v_table    text;
   v_n        bigint;
   v_rej      bigint;
   v_runs     bigint;
   v_cron     bigint;
 BEGIN
-  DELETE FROM analytics.rollup_hourly WHERE bucket < v_rollup;
-  GET DIAGNOSTICS v_n = ROW_COUNT; v_hourly := v_hourly + v_n;
-  DELETE FROM analytics.rollup_hourly_totals WHERE bucket < v_rollup;
-  GET DIAGNOSTICS v_n = ROW_COUNT; v_hourly := v_hourly + v_n;
-  DELETE FROM analytics.rollup_hourly_properties WHERE bucket < v_rollup;
-  GET DIAGNOSTICS v_n = ROW_COUNT; v_hourly := v_hourly + v_n;
+  FOREACH v_table IN ARRAY ARRAY['rollup_hourly', 'rollup_hourly_totals', 'rollup_hourly_properties',
+                                 'rollup_hourly_visits', 'rollup_hourly_entry_exit_pages', 'rollup_hourly_exposures']
+  LOOP
+    EXECUTE pg_catalog.format('DELETE FROM analytics.%I WHERE bucket < $1', v_table) USING v_rollup;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    v_hourly := v_hourly + v_n;
+  END LOOP;
   -- Per-hour facts are only needed while raw events of those hours may
   -- still change; sessions and experiment sessions keep the merged facts.
   DELETE FROM analytics.session_hours WHERE bucket < (v_raw ->> 'cutoff')::timestamptz;

@@ -42,8 +42,11 @@ Returns: {"granularity", "tz", "from_ts", "to_ts",
                       "visits", "views_per_visit", "bounce_rate", "avg_visit_duration_s"}],
           "totals": {the same keys but bucket}, "previous": {the same, for the period before}}
   The series lists every bucket that overlaps the range, empty ones too.
-Errors: 22023 reversed, missing or too long range, unknown granularity,
-  unknown time zone, too many buckets; 42501 another tenant or no project claim.
+  "previous" is null when the period before starts before the hourly
+  rollups kept (rollup_retention_days).
+Errors: 22023 reversed, missing or too long range, a range starting before
+  the hourly rollups kept, unknown granularity, unknown time zone, too many
+  buckets; 42501 another tenant or no project claim.
 Security: SECURITY DEFINER; EXECUTE for analytics_reader and analytics_admin.
 Example: SELECT analytics.metrics(now() - interval '7 days', now(), 'day', 'Europe/Berlin');
 */
@@ -55,6 +58,7 @@ DECLARE
   v_result   jsonb;
 BEGIN
   PERFORM analytics._check_time_range(from_ts, to_ts);
+  PERFORM analytics._check_hourly_retention(from_ts);
   IF granularity IS NULL OR granularity NOT IN ('hour', 'day', 'week', 'month') THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('unknown granularity %L', granularity),
       HINT = 'Granularities: hour, day, week, month.';
@@ -95,6 +99,7 @@ BEGIN
     SELECT 'range' AS part, c.* FROM analytics._metrics_of_range(v_project, from_ts, to_ts, v_buckets) c
     UNION ALL
     SELECT 'previous', p.* FROM analytics._metrics_of_range(v_project, from_ts - (to_ts - from_ts), from_ts, NULL) p
+     WHERE analytics._check_hourly_retention(from_ts - (to_ts - from_ts), false)
   ), shaped AS (
     SELECT c.part, c.bucket,
            pg_catalog.jsonb_build_object(

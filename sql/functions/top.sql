@@ -34,7 +34,8 @@ Parameters:
   project_id NULL: the caller's JWT project
 Returns: [{"value": "...", "events": n}] (for 'experiment': exposed sessions;
   for 'entry_page' and 'exit_page': visits).
-Errors: 22023 unknown dimension, reversed or too long range, lim out of range;
+Errors: 22023 unknown dimension, reversed or too long range, a range starting
+  before the hourly rollups kept (rollup_retention_days), lim out of range;
   42501 another tenant or no project claim.
 Security: SECURITY DEFINER; EXECUTE for analytics_reader and analytics_admin.
 Example: SELECT analytics.top('page', now() - interval '30 days', now());
@@ -48,6 +49,7 @@ DECLARE
   v_result  jsonb;
 BEGIN
   PERFORM analytics._check_time_range(from_ts, to_ts);
+  PERFORM analytics._check_hourly_retention(from_ts);
   IF lim IS NULL OR lim NOT BETWEEN 1 AND 1000 THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('lim must be between 1 and 1000, not %s', lim);
   END IF;
