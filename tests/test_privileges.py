@@ -95,3 +95,40 @@ def test_functions_work_with_an_empty_search_path(conn):
     assert track_events(conn, [{"session_id": "s", "event_type": "click"}])["accepted"] == 1
     conn.execute("SELECT analytics.maintain_partitions()")
     conn.execute("SELECT analytics.status()")
+
+
+# A value for each required parameter of a read function, by name.
+SAMPLE_ARGUMENTS = {
+    "from_ts": "now() - interval '1 day'",
+    "to_ts": "now()",
+    "from_day": "current_date - 1",
+    "to_day": "current_date",
+    "experiment_id": "'exp'",
+    "dimension": "'page'",
+    "steps": "ARRAY['pageview']",
+}
+
+
+def reader_calls(conn) -> list[tuple[str, list[str]]]:
+    """(function, its required arguments by name) for every function readers may call."""
+    rows = conn.execute(
+        "SELECT p.proname, p.pronargs - p.pronargdefaults AS required, p.proargnames AS names"
+        " FROM pg_proc p WHERE p.pronamespace = 'analytics'::regnamespace"
+        " AND has_function_privilege('analytics_reader', p.oid, 'EXECUTE') ORDER BY 1"
+    ).fetchall()
+    return [(r["proname"], [f"{n} => {SAMPLE_ARGUMENTS[n]}" for n in r["names"][: r["required"]]]) for r in rows]
+
+
+def test_every_read_function_keeps_readers_to_their_tenant(conn):
+    """Each function a reader may call answers for the claimed project, and refuses another project and
+    a caller without a claim with SQLSTATE 42501: a new one cannot forget the tenant."""
+    track_events(conn, [{"project_id": p, "session_id": "s", "event_type": "pageview", "name": "/"} for p in "ab"])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    calls = reader_calls(conn)
+    assert {name for name, _ in calls} >= {"metrics", "funnel", "top", "daily_stats", "group_stats", "realtime"}
+    for name, arguments in calls:
+        with acting_as(conn, "analytics_reader", {"project_id": "a"}):
+            conn.execute(f"SELECT analytics.{name}({', '.join(arguments)})")
+        for claims, extra in (({"project_id": "a"}, ["project_id => 'b'"]), ({}, [])):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), acting_as(conn, "analytics_reader", claims):
+                conn.execute(f"SELECT analytics.{name}({', '.join(arguments + extra)})")
