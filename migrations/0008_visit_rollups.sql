@@ -1,9 +1,10 @@
 -- 0008: visits rolled up by hour, linked to each visitor's previous visit, so
 -- that metrics() counts exact distinct visitors over any range from rollups;
 -- visits by entry and exit page, and experiment exposures, rolled up by hour
--- for top('entry_page'), top('exit_page') and top('experiment').
+-- for top('entry_page'), top('exit_page') and top('experiment'); and daily
+-- totals per user group (the trait "group") for group_stats().
 -- depends: 0007_read_api
--- sql-checksum: 8f698b6dd120172d3b69a09b4abf05a8dfd34adfb8ce5800966a856e2ce88ac4
+-- sql-checksum: 7da94556d765c8d119832fc18f7468afbe54cf76778e8425d9d5bdee2f7cfe65
 --
 -- Distinct visitors over a range [A, B) are the visits that start in [A, B)
 -- and whose visitor's previous visit started before A (or who has none): one
@@ -110,6 +111,38 @@ SELECT s.project_id, pg_catalog.date_trunc('hour', s.first_seen, 'UTC'), r.page_
  WHERE r.page IS NOT NULL
  GROUP BY 1, 2, 3, 4;
 
+-- Daily totals per group: the trait "group" that identify() sets, as the
+-- rollup job last saw it (users.rolled_group). The job moves a user whose
+-- trait changed (users_group_changed_idx finds them) by recomputing the
+-- days that user was active.
+ALTER TABLE analytics.users ADD COLUMN rolled_group text;
+COMMENT ON COLUMN analytics.users.rolled_group IS
+  'traits ->> ''group'' as of the last refresh_rollups(): the group rollup_daily_groups counts the user in.';
+UPDATE analytics.users SET rolled_group = traits ->> 'group' WHERE traits ? 'group';
+CREATE INDEX users_group_changed_idx ON analytics.users (project_id)
+  WHERE (traits ->> 'group') IS DISTINCT FROM rolled_group;
+-- A user's days: which group rows a change of group touches; user_stats(user_id => ...).
+CREATE INDEX rollup_daily_users_project_user_idx ON analytics.rollup_daily_users (project_id, user_id);
+
+CREATE TABLE analytics.rollup_daily_groups (
+  project_id  text   NOT NULL,
+  day         date   NOT NULL,
+  group_value text,
+  users       bigint NOT NULL,
+  events      bigint NOT NULL,
+  sessions    bigint NOT NULL,
+  CONSTRAINT rollup_daily_groups_key UNIQUE NULLS NOT DISTINCT (project_id, day, group_value)
+);
+COMMENT ON TABLE analytics.rollup_daily_groups IS
+  'Per project, local day and user group (users.rolled_group; NULL: no group): active users, their events and '
+  'sessions (sums over rollup_daily_users).';
+
+INSERT INTO analytics.rollup_daily_groups (project_id, day, group_value, users, events, sessions)
+SELECT d.project_id, d.day, u.rolled_group, pg_catalog.count(*), pg_catalog.sum(d.events), pg_catalog.sum(d.sessions)
+  FROM analytics.rollup_daily_users d
+  LEFT JOIN analytics.users u ON u.project_id = d.project_id AND u.user_id = d.user_id
+ GROUP BY 1, 2, 3;
+
 -- Row-level security on the new tables, with the policies of 0006.
 DO $policies$
 DECLARE
@@ -117,7 +150,8 @@ DECLARE
   v_claimed text := $$coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
                                  nullif(pg_catalog.current_setting('analytics.project_id', true), ''))$$;
 BEGIN
-  FOREACH v_table IN ARRAY ARRAY['rollup_hourly_visits', 'rollup_hourly_exposures', 'rollup_hourly_entry_exit_pages']
+  FOREACH v_table IN ARRAY ARRAY['rollup_hourly_visits', 'rollup_hourly_exposures', 'rollup_hourly_entry_exit_pages',
+                                 'rollup_daily_groups']
   LOOP
     EXECUTE pg_catalog.format('ALTER TABLE analytics.%I ENABLE ROW LEVEL SECURITY', v_table);
     EXECUTE pg_catalog.format(

@@ -194,8 +194,8 @@ def test_every_tenant_table_has_row_level_security(conn):
 
 
 def test_upgrade_to_0008_links_the_visits_already_rolled_up(empty_database):
-    """0008 adds the links between visits and the hourly visit rollup: on an install that already
-    holds sessions, its backfill must give what the rollup job would (checked by the oracle)."""
+    """0008 adds the links between visits and the visit, page, exposure and group rollups: on an install
+    that already holds data, its backfill must give what the rollup job would (checked by the oracle)."""
     dsn = empty_database()
     install(dsn)
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
@@ -210,6 +210,7 @@ def test_upgrade_to_0008_links_the_visits_already_rolled_up(empty_database):
     ]
     with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
         track_events(conn, events)
+        conn.execute("SELECT analytics.identify('u1', '{\"group\": \"acme\"}')")
         conn.execute("SELECT analytics.refresh_rollups()")
         assert conn.execute("SELECT count(*) AS n FROM analytics.rollup_hourly_visits").fetchone()["n"] > 0
     yoyo("rollback", dsn, "--revision", "0008_visit_rollups")
@@ -220,6 +221,12 @@ def test_upgrade_to_0008_links_the_visits_already_rolled_up(empty_database):
         assert (
             conn.execute(
                 "SELECT count(*) AS n FROM analytics.sessions WHERE previous_first_seen IS NOT NULL"
+            ).fetchone()["n"]
+            > 0
+        )
+        assert (
+            conn.execute(
+                "SELECT count(*) AS n FROM analytics.rollup_daily_groups WHERE group_value = 'acme'"
             ).fetchone()["n"]
             > 0
         )

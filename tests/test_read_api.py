@@ -632,3 +632,92 @@ def test_generated_streams_give_exact_experiment_results(conn, batches):
         result = call(conn, "SELECT analytics.experiment_results('exp', project_id => 'default') AS r")
         got = {v["variant_key"]: (v["exposed_sessions"], v["converted_sessions"]) for v in result["variants"]}
         assert got == expected
+
+
+def expected_group_stats(events: list[dict], traits: dict[str, dict], trait: str, zone: str) -> dict:
+    """group_stats() in Python: per local day and the users' trait value now, users, events, sessions."""
+    from zoneinfo import ZoneInfo
+
+    per_user_day: dict[tuple[str, str], list] = {}
+    for e in events:
+        if e.get("user_id") and e.get("project_id", "default") == "default":
+            day = datetime.fromisoformat(e["occurred_at"]).astimezone(ZoneInfo(zone)).date().isoformat()
+            row = per_user_day.setdefault((day, e["user_id"]), [0, set()])
+            row[0] += 1
+            row[1].add(e["session_id"])
+    out: dict[tuple[str, str | None], list[int]] = {}
+    for (day, user), (n, sessions) in per_user_day.items():
+        value = traits.get(user, {}).get(trait)
+        totals = out.setdefault((day, None if value is None else str(value)), [0, 0, 0])
+        totals[0] += 1
+        totals[1] += n
+        totals[2] += len(sessions)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.lists(generated_read_event, min_size=1, max_size=20).map(lambda batch: ("events", batch)),
+            st.tuples(
+                st.just("identify"),
+                st.sampled_from(["u1", "u2"]),
+                st.fixed_dictionaries({"group": st.sampled_from(["acme", "globex", 7]), "plan": st.just("pro")}),
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_generated_group_changes_give_exact_group_stats(conn, steps):
+    """Users change group between and after their events; each refresh carries the changes over."""
+    with conn.transaction(force_rollback=True):
+        conn.execute("INSERT INTO analytics.project_settings VALUES ('default', 'time_zone', 'America/New_York')")
+        sent: list[dict] = []
+        traits: dict[str, dict] = {}
+        for step in steps:
+            if step[0] == "events":
+                documents = read_documents(step[1])
+                sent += documents
+                track_events(conn, documents)
+            else:
+                _, user, new_traits = step
+                conn.execute("SELECT analytics.identify(%s, %s::jsonb, 'default')", (user, json.dumps(new_traits)))
+                traits[user] = {**traits.get(user, {}), **new_traits}
+            conn.execute("SELECT analytics.refresh_rollups()")
+        for trait in ("group", "plan"):
+            with reader(conn, "default"):
+                stats = call(
+                    conn,
+                    "SELECT analytics.group_stats(current_date - 5, current_date + 1, trait => %s) AS r",
+                    trait,
+                )
+            got = {(g["day"], g["group"]): (g["users"], g["events"], g["sessions"]) for g in stats}
+            assert got == expected_group_stats(sent, traits, trait, "America/New_York")
+
+
+def test_a_change_of_group_alone_moves_the_users_days(conn):
+    """No new event: the next refresh_rollups() moves every day of the user to the new group."""
+    track_events(
+        conn,
+        [
+            {
+                "session_id": f"s{d}",
+                "user_id": "u1",
+                "event_type": "click",
+                "occurred_at": (NOW - timedelta(days=d)).isoformat(),
+            }
+            for d in range(3)
+        ],
+    )
+    conn.execute("SELECT analytics.identify('u1', '{\"group\": \"acme\"}')")
+    conn.execute("SELECT analytics.refresh_rollups()")
+    conn.execute("SELECT analytics.identify('u1', '{\"group\": \"globex\"}')")
+    before = call(conn, "SELECT analytics.group_stats(current_date - 5, current_date, project_id => 'default') AS r")
+    assert {g["group"] for g in before} == {"acme"}  # as of the last refresh
+    report = conn.execute("SELECT analytics.refresh_rollups() AS r").fetchone()["r"]
+    assert report["group_changes"] == 1
+    after = call(conn, "SELECT analytics.group_stats(current_date - 5, current_date, project_id => 'default') AS r")
+    assert {g["group"] for g in after} == {"globex"} and sum(g["events"] for g in after) == 3
+    assert conn.execute("SELECT analytics.refresh_rollups() AS r").fetchone()["r"]["group_changes"] == 0

@@ -5,8 +5,8 @@ SET search_path = pg_catalog, pg_temp
 AS $function$
 /*
 Contract: make the daily rollups (rollup_daily, rollup_daily_totals,
-  rollup_daily_users) of the given (project, local day) pairs equal to a
-  GROUP BY over the raw events of those days, cut in each project's time
+  rollup_daily_users, and from it rollup_daily_groups) of the given
+  (project, local day) pairs equal to a GROUP BY over the raw events of those days, cut in each project's time
   zone (setting time_zone), whatever the session's zone. Reads only the
   partitions of those days, and only the rows of those projects.
 Parameters: projects[i], days[i]: the i-th project day. Duplicates are fine.
@@ -68,6 +68,7 @@ BEGIN
          + (SELECT pg_catalog.count(*) FROM users)
     INTO v_rows;
   END LOOP;
+  v_rows := v_rows + analytics._recompute_group_days(projects, days);
 
   SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('project_id', d.project_id, 'day', d.day)
                                        ORDER BY d.project_id, d.day), '[]')

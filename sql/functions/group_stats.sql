@@ -16,8 +16,14 @@ AS $function$
 /*
 Contract: seed 001's daily group stats (analytics_daily_group_stats): per day
   and value of a user trait (set by identify(), e.g. {"group": "acme"}):
-  active users, their events and sessions. A user counts in the group its
-  traits name now. Users without the trait fall under null.
+  active users, their events and sessions. Users without the trait fall
+  under null.
+  - trait 'group' (the default) is rolled up: read from
+    analytics.rollup_daily_groups, each user in the group their trait named
+    at the last refresh_rollups() (a change of group moves all of the
+    user's days there, every minute with pg_cron).
+  - any other trait: the daily per-user rollup joined to the users' traits
+    as they are now; its cost grows with the user-days of the range.
 Parameters: from_day <= to_day (at most 400 days); trait: the trait key;
   project_id NULL: the caller's JWT project.
 Returns: [{"day", "group", "users", "events", "sessions"}], newest day first.
@@ -30,16 +36,28 @@ DECLARE
   v_result  jsonb;
 BEGIN
   PERFORM analytics._check_day_range(from_day, to_day);
+  IF trait = 'group' THEN
+    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+             'day', g.day, 'group', g.group_value, 'users', g.users, 'events', g.events, 'sessions', g.sessions)
+             ORDER BY g.day DESC, g.events DESC, g.group_value), '[]')
+      INTO v_result
+      FROM analytics.rollup_daily_groups g
+     WHERE (v_project IS NULL OR g.project_id = v_project) AND g.day BETWEEN from_day AND to_day;
+    RETURN v_result;
+  END IF;
   SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
            'day', g.day, 'group', g.grp, 'users', g.users, 'events', g.events, 'sessions', g.sessions)
            ORDER BY g.day DESC, g.events DESC, g.grp), '[]')
     INTO v_result
-    FROM (SELECT d.day, u.traits ->> trait AS grp, pg_catalog.count(*) AS users,
+    FROM (SELECT d.day, u.grp, pg_catalog.count(*) AS users,
                  pg_catalog.sum(d.events) AS events, pg_catalog.sum(d.sessions) AS sessions
             FROM analytics.rollup_daily_users d
-            LEFT JOIN analytics.users u ON u.project_id = d.project_id AND u.user_id = d.user_id
+            LEFT JOIN (SELECT x.project_id, x.user_id, x.traits ->> trait AS grp
+                         FROM analytics.users x
+                        WHERE v_project IS NULL OR x.project_id = v_project) u
+              ON u.project_id = d.project_id AND u.user_id = d.user_id
            WHERE (v_project IS NULL OR d.project_id = v_project) AND d.day BETWEEN from_day AND to_day
-           GROUP BY d.day, u.traits ->> trait) g;
+           GROUP BY d.day, u.grp) g;
   RETURN v_result;
 END
 $function$;

@@ -10,15 +10,16 @@ Contract: recompute exactly the (project, UTC hour) buckets marked in
   events included), oldest marks first, at most `max_buckets` of them, and
   clear the marks it has read. Afterwards every rollup row of those buckets,
   the sessions and experiment sessions seen in them and the project days
-  they overlap equal a GROUP BY over the raw events. Marks added while it
+  they overlap equal a GROUP BY over the raw events, and users whose trait
+  "group" changed are moved in the daily group rollup. Marks added while it
   runs stay for the next run. One tenant's late events never cause another
   tenant's buckets to be recomputed.
 Parameters:
   max_buckets  at most this many buckets per call (NULL: setting
                rollup_max_buckets, 500); "remaining_buckets" says what is left
 Returns: {"buckets", "hourly_rows", "sessions", "experiment_sessions", "days",
-  "remaining_buckets", "seconds"} or {"skipped": true, "reason"} when another
-  run holds the lock.
+  "group_changes" (users whose trait "group" changed), "remaining_buckets",
+  "seconds"} or {"skipped": true, "reason"} when another run holds the lock.
 Errors: 22023 when max_buckets < 1.
 Locks: advisory transaction lock hashtext('analytics.refresh_rollups'),
   tried, not waited for: overlapping runs skip instead of queueing. Runs in
@@ -47,6 +48,8 @@ BEGIN
     FROM (SELECT d.project_id, d.bucket FROM analytics.dirty_buckets d
            GROUP BY d.project_id, d.bucket ORDER BY pg_catalog.min(d.mark_id) LIMIT v_limit) s;
   v_result := analytics._recompute_buckets(v_projects, v_buckets);  -- clears the marks it read
+  -- Last, so that the users it updates stay locked (against identify()) as briefly as possible.
+  v_result := v_result || pg_catalog.jsonb_build_object('group_changes', analytics._apply_group_changes());
 
   SELECT pg_catalog.count(*) INTO v_remaining
     FROM (SELECT DISTINCT d.project_id, d.bucket FROM analytics.dirty_buckets d) r;

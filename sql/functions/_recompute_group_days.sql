@@ -1,0 +1,34 @@
+CREATE OR REPLACE FUNCTION analytics._recompute_group_days(projects text[], days date[])
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $function$
+/*
+Contract: make analytics.rollup_daily_groups of the given (project, local
+  day) pairs equal to the daily per-user rollup (rollup_daily_users) of
+  those days grouped by each user's rolled-up group (users.rolled_group:
+  the trait "group" as of the last refresh_rollups(); NULL without one).
+  The caller holds the refresh_rollups advisory lock.
+Parameters: projects[i], days[i]: the i-th project day. Duplicates are fine.
+Returns: the number of group rows written.
+Example: SELECT analytics._recompute_group_days(ARRAY['default'], ARRAY[current_date]);
+*/
+DECLARE
+  v_rows bigint;
+BEGIN
+  DELETE FROM analytics.rollup_daily_groups r
+   USING (SELECT DISTINCT k.project_id, k.day FROM unnest(projects, days) AS k(project_id, day)) k
+   WHERE r.project_id = k.project_id AND r.day = k.day;
+  INSERT INTO analytics.rollup_daily_groups (project_id, day, group_value, users, events, sessions)
+  SELECT d.project_id, d.day, u.rolled_group, pg_catalog.count(*), pg_catalog.sum(d.events), pg_catalog.sum(d.sessions)
+    FROM (SELECT DISTINCT k.project_id, k.day FROM unnest(projects, days) AS k(project_id, day)) k
+    JOIN analytics.rollup_daily_users d ON d.project_id = k.project_id AND d.day = k.day
+    LEFT JOIN analytics.users u ON u.project_id = d.project_id AND u.user_id = d.user_id
+   GROUP BY d.project_id, d.day, u.rolled_group;
+  GET DIAGNOSTICS v_rows = ROW_COUNT;
+  RETURN v_rows;
+END
+$function$;
+
+COMMENT ON FUNCTION analytics._recompute_group_days(text[], date[]) IS
+  'Internal: recompute the daily group rollup of (project, day) pairs from the daily per-user rollup.';
