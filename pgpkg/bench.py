@@ -376,6 +376,10 @@ READ_CALLS: list[tuple[str, str]] = [
     ("user_stats(last 30 days, lim => 1000)", "SELECT analytics.user_stats(current_date - 30, current_date)"),
     ("group_stats(last 30 days)", "SELECT analytics.group_stats(current_date - 30, current_date)"),
     (
+        "group_stats(last 30 days, trait => 'plan')",
+        "SELECT analytics.group_stats(current_date - 30, current_date, trait => 'plan')",
+    ),
+    (
         "daily_stats(last 30 days, event_type => 'pageview')",
         "SELECT analytics.daily_stats(current_date - 30, current_date, event_type => 'pageview')",
     ),
