@@ -4,7 +4,7 @@
 -- for top('entry_page'), top('exit_page') and top('experiment'); and daily
 -- totals per user group (the trait "group") for group_stats().
 -- depends: 0007_read_api
--- sql-checksum: 7da94556d765c8d119832fc18f7468afbe54cf76778e8425d9d5bdee2f7cfe65
+-- sql-checksum: 7be3ca937f637fa893d3aa497c51b51fc2b1960a5fe1d05c6a7780f8954e24a3
 --
 -- Distinct visitors over a range [A, B) are the visits that start in [A, B)
 -- and whose visitor's previous visit started before A (or who has none): one

@@ -19,7 +19,8 @@ Contract: the dashboard's headline numbers for [from_ts, to_ts): a series
   by hour, day, week (ISO, from Monday) or month of zone `tz`, the totals
   of the range, and the totals of the period of the same length just
   before it. Exact in every IANA zone, as of the last refresh_rollups()
-  (the partial hours at the ends come from raw events and are current).
+  (the minutes before the first and after the last whole quarter hour come
+  from raw events and are current).
   Definitions:
   - events: events whose time is in the bucket; pageviews: those of type
     'pageview'.
