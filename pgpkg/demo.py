@@ -25,6 +25,8 @@ def run(dsn: str | None = None, events: int = 2000) -> dict[str, Any]:
               FROM analytics.events GROUP BY event_type ORDER BY events DESC""").fetchall()
         rejected = conn.execute("""
             SELECT code, count(*) AS events FROM analytics.rejected_events GROUP BY code ORDER BY code""").fetchall()
+    # What pg_cron does every hour: yesterday's sample events waited in the default partition.
+    db.call(dsn, "SELECT analytics.maintain_partitions() AS result")
     refresh(dsn)  # what pg_cron does every minute
     last_hours = db.call(dsn, "SELECT analytics.hourly_rollups(hours => 3, breakdown_by => 'risk_mode') AS result")
     return {

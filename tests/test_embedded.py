@@ -44,6 +44,8 @@ def test_demo_runs_on_the_embedded_default(embedded_env):
     assert report["track_events"]["accepted"] == 300
     assert {r["code"] for r in report["track_events"]["rejected"]} == {"missing_session_id", "invalid_event_type"}
     assert sum(row["events"] for row in report["events_by_type"]) == 300
+    # Every sample event ends in its day's partition, none waits in the default one.
+    assert report["health"]["default_partition_rows"] == 0 and report["health"]["pending_buckets"] == 0
 
     url = pgpkg(embedded_env, "db", "url")
     assert url.returncode == 0 and json.loads(url.stdout) == report["dsn"]
