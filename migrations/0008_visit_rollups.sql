@@ -4,7 +4,7 @@
 -- for top('entry_page'), top('exit_page') and top('experiment'); and daily
 -- totals per user group (the trait "group") for group_stats().
 -- depends: 0007_read_api
--- sql-checksum: 7be3ca937f637fa893d3aa497c51b51fc2b1960a5fe1d05c6a7780f8954e24a3
+-- sql-checksum: 6c040e1e32c8fc993e88fe513ab693d4d0a9127e57f352c7e5573cf636fbdd08
 --
 -- Distinct visitors over a range [A, B) are the visits that start in [A, B)
 -- and whose visitor's previous visit started before A (or who has none): one

@@ -39,8 +39,11 @@ BEGIN
     INTO v_hour_projects, v_hours
     FROM (SELECT DISTINCT u.project_id, u.experiment_id, u.session_id
             FROM unnest(projects, experiment_ids, session_ids) AS u(project_id, experiment_id, session_id)) k
-    JOIN analytics.experiment_sessions s
-      ON s.project_id = k.project_id AND s.experiment_id = k.experiment_id AND s.session_id = k.session_id;
+   CROSS JOIN LATERAL (  -- one index probe per experiment session
+     SELECT x.project_id, x.exposed_at FROM analytics.experiment_sessions x
+      WHERE x.project_id = k.project_id AND x.experiment_id = k.experiment_id AND x.session_id = k.session_id
+     OFFSET 0
+   ) s;
   WITH keys AS MATERIALIZED (
     SELECT DISTINCT u.project_id, u.experiment_id, u.session_id
       FROM unnest(projects, experiment_ids, session_ids) AS u(project_id, experiment_id, session_id)
@@ -86,9 +89,13 @@ BEGIN
     ON CONFLICT (project_id, experiment_id, session_id) DO UPDATE
        SET variant_key = excluded.variant_key, exposed_at = excluded.exposed_at, exposures = excluded.exposures,
            conversions = excluded.conversions, first_conversion_at = excluded.first_conversion_at
-    RETURNING 1
+    RETURNING project_id, exposed_at
   )
-  SELECT pg_catalog.count(*) INTO v_rows FROM upserted;
+  -- ... and after it (sessions left without an exposure are among the former).
+  SELECT pg_catalog.count(*), v_hour_projects || pg_catalog.array_agg(u.project_id),
+         v_hours || pg_catalog.array_agg(u.exposed_at)
+    INTO v_rows, v_hour_projects, v_hours
+    FROM upserted u;
 
   -- Experiment sessions left without any exposure.
   SELECT pg_catalog.array_agg(k.project_id), pg_catalog.array_agg(k.experiment_id), pg_catalog.array_agg(k.session_id)
@@ -125,15 +132,7 @@ BEGIN
   SELECT pg_catalog.array_agg(h.project_id), pg_catalog.array_agg(h.hour)
     INTO v_hour_projects, v_hours
     FROM (SELECT DISTINCT a.project_id, pg_catalog.date_trunc('hour', a.exposed_at, 'UTC') AS hour
-            FROM (SELECT o.project_id, o.exposed_at FROM unnest(v_hour_projects, v_hours) AS o(project_id, exposed_at)
-                  UNION ALL
-                  SELECT s.project_id, s.exposed_at
-                    FROM (SELECT DISTINCT u.project_id, u.experiment_id, u.session_id
-                            FROM unnest(projects, experiment_ids, session_ids)
-                                   AS u(project_id, experiment_id, session_id)) k
-                    JOIN analytics.experiment_sessions s
-                      ON s.project_id = k.project_id AND s.experiment_id = k.experiment_id
-                     AND s.session_id = k.session_id) a) h;
+            FROM unnest(v_hour_projects, v_hours) AS a(project_id, exposed_at)) h;
   IF v_hour_projects IS NOT NULL THEN
     DELETE FROM analytics.rollup_hourly_exposures r USING unnest(v_hour_projects, v_hours) AS h(project_id, hour)
      WHERE r.project_id = h.project_id AND r.bucket = h.hour;

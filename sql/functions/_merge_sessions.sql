@@ -11,8 +11,9 @@ Contract: rebuild the rows of analytics.sessions for the given sessions by
   what depends on them current:
   - previous_first_seen, the link from each visit to its user's previous
     visit in (first_seen, session_id) order, for every user whose visits
-    moved, came or went: relinked from the earliest change on, so a late
-    event months back relinks that user's later visits, and no one else's;
+    came, went, or changed user or start: relinked from the earliest such
+    change on, so a late event months back relinks that user's later
+    visits, and no one else's (a visit re-merged unchanged costs nothing);
   - analytics.rollup_hourly_visits and rollup_hourly_entry_exit_pages,
     recomputed from analytics.sessions for every (project, UTC hour) where
     a touched or relinked visit started, or started before this call.
@@ -26,8 +27,15 @@ DECLARE
   v_gone_sessions   text[];
   -- Each touched visit's user and start before this call.
   v_old_projects    text[];
+  v_old_sessions    text[];
   v_old_users       text[];
   v_old_starts      timestamptz[];
+  -- Each rebuilt visit after the merge (and its link, not yet updated).
+  v_new_projects    text[];
+  v_new_sessions    text[];
+  v_new_users       text[];
+  v_new_starts      timestamptz[];
+  v_new_previous    timestamptz[];
   -- The (project, UTC hour) rows of the visit rollups to recompute.
   v_hour_projects   text[];
   v_hours           timestamptz[];
@@ -35,11 +43,15 @@ BEGIN
   IF coalesce(pg_catalog.cardinality(projects), 0) = 0 THEN
     RETURN 0;
   END IF;
-  SELECT pg_catalog.array_agg(s.project_id), pg_catalog.array_agg(s.user_id), pg_catalog.array_agg(s.first_seen)
-    INTO v_old_projects, v_old_users, v_old_starts
+  SELECT pg_catalog.array_agg(s.project_id), pg_catalog.array_agg(s.session_id), pg_catalog.array_agg(s.user_id),
+         pg_catalog.array_agg(s.first_seen)
+    INTO v_old_projects, v_old_sessions, v_old_users, v_old_starts
     FROM (SELECT DISTINCT u.project_id, u.session_id
             FROM unnest(projects, session_ids) AS u(project_id, session_id)) k
-    JOIN analytics.sessions s ON s.project_id = k.project_id AND s.session_id = k.session_id;
+   CROSS JOIN LATERAL (  -- one index probe per session
+     SELECT x.project_id, x.session_id, x.user_id, x.first_seen FROM analytics.sessions x
+      WHERE x.project_id = k.project_id AND x.session_id = k.session_id OFFSET 0
+   ) s;
   WITH keys AS MATERIALIZED (
     SELECT DISTINCT u.project_id, u.session_id FROM unnest(projects, session_ids) AS u(project_id, session_id)
   ), merged AS (
@@ -61,9 +73,12 @@ BEGIN
     ON CONFLICT (project_id, session_id) DO UPDATE
        SET user_id = excluded.user_id, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
            event_count = excluded.event_count, entry_page = excluded.entry_page, exit_page = excluded.exit_page
-    RETURNING 1
+    RETURNING project_id, session_id, user_id, first_seen, previous_first_seen
   )
-  SELECT pg_catalog.count(*) INTO v_rows FROM merged;
+  SELECT pg_catalog.count(*), pg_catalog.array_agg(m.project_id), pg_catalog.array_agg(m.session_id),
+         pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.first_seen), pg_catalog.array_agg(m.previous_first_seen)
+    INTO v_rows, v_new_projects, v_new_sessions, v_new_users, v_new_starts, v_new_previous
+    FROM merged m;
   -- Sessions whose every event is gone (a DELETE of raw events).
   SELECT pg_catalog.array_agg(k.project_id), pg_catalog.array_agg(k.session_id)
     INTO v_gone_projects, v_gone_sessions
@@ -76,22 +91,32 @@ BEGIN
      WHERE s.project_id = g.p AND s.session_id = g.id;
   END IF;
 
-  -- Relink the visits of every user whose visits changed, from the earliest
-  -- change on (the chain is read from the visit just before it), and unlink
-  -- touched visits that have no user. Collect the hours to recompute.
-  WITH keys AS MATERIALIZED (
-    SELECT DISTINCT u.project_id, u.session_id FROM unnest(projects, session_ids) AS u(project_id, session_id)
-  ), touched_now AS MATERIALIZED (
-    SELECT s.project_id, s.user_id, s.first_seen
-      FROM keys k JOIN analytics.sessions s ON s.project_id = k.project_id AND s.session_id = k.session_id
-  ), changes AS (
-    SELECT o.project_id, o.user_id, o.first_seen
-      FROM unnest(v_old_projects, v_old_users, v_old_starts) AS o(project_id, user_id, first_seen)
-    UNION ALL
-    SELECT t.project_id, t.user_id, t.first_seen FROM touched_now t
+  -- Relink the visits of every user whose visits came, went, or changed
+  -- user or start, from the earliest such change on (the chain is read from
+  -- the visit just before it); a visit re-merged with the same user and
+  -- start keeps its place. Unlink touched visits that have no user. Collect
+  -- the hours to recompute: every hour where a touched visit starts or
+  -- started (its events, duration or pages may have changed).
+  WITH before AS (
+    SELECT o.project_id, o.session_id, o.user_id, o.first_seen
+      FROM unnest(v_old_projects, v_old_sessions, v_old_users, v_old_starts)
+             AS o(project_id, session_id, user_id, first_seen)
+  ), after AS (
+    SELECT n.project_id, n.session_id, n.user_id, n.first_seen, n.previous_first_seen
+      FROM unnest(v_new_projects, v_new_sessions, v_new_users, v_new_starts, v_new_previous)
+             AS n(project_id, session_id, user_id, first_seen, previous_first_seen)
+  ), moved AS (
+    -- Old and new place of every visit that came, went or moved.
+    SELECT x.project_id, x.user_id, x.first_seen
+      FROM before b FULL JOIN after a ON a.project_id = b.project_id AND a.session_id = b.session_id
+     CROSS JOIN LATERAL (VALUES (b.project_id, b.user_id, b.first_seen), (a.project_id, a.user_id, a.first_seen))
+             AS x(project_id, user_id, first_seen)
+     WHERE (a.session_id IS NULL OR b.session_id IS NULL
+            OR a.user_id IS DISTINCT FROM b.user_id OR a.first_seen <> b.first_seen)
+       AND x.user_id IS NOT NULL
   ), changed_users AS (
-    SELECT c.project_id, c.user_id, pg_catalog.min(c.first_seen) AS since
-      FROM changes c WHERE c.user_id IS NOT NULL GROUP BY c.project_id, c.user_id
+    SELECT m.project_id, m.user_id, pg_catalog.min(m.first_seen) AS since
+      FROM moved m GROUP BY m.project_id, m.user_id
   ), chain AS (
     SELECT x.project_id, x.session_id, x.first_seen, u.since,
            pg_catalog.lag(x.first_seen) OVER (PARTITION BY x.project_id, x.user_id
@@ -113,17 +138,18 @@ BEGIN
     RETURNING s.project_id, s.first_seen
   ), unlinked AS (
     UPDATE analytics.sessions s SET previous_first_seen = NULL
-      FROM keys k
-     WHERE s.project_id = k.project_id AND s.session_id = k.session_id
-       AND s.user_id IS NULL AND s.previous_first_seen IS NOT NULL
+      FROM after a
+     WHERE a.user_id IS NULL AND a.previous_first_seen IS NOT NULL
+       AND s.project_id = a.project_id AND s.session_id = a.session_id
     RETURNING s.project_id, s.first_seen
   )
   SELECT pg_catalog.array_agg(h.project_id), pg_catalog.array_agg(h.hour)
     INTO v_hour_projects, v_hours
-    FROM (SELECT DISTINCT a.project_id, pg_catalog.date_trunc('hour', a.first_seen, 'UTC') AS hour
-            FROM (SELECT c.project_id, c.first_seen FROM changes c
+    FROM (SELECT DISTINCT w.project_id, pg_catalog.date_trunc('hour', w.first_seen, 'UTC') AS hour
+            FROM (SELECT b.project_id, b.first_seen FROM before b
+                  UNION ALL SELECT a.project_id, a.first_seen FROM after a
                   UNION ALL SELECT r.project_id, r.first_seen FROM relinked r
-                  UNION ALL SELECT n.project_id, n.first_seen FROM unlinked n) a) h;
+                  UNION ALL SELECT n.project_id, n.first_seen FROM unlinked n) w) h;
 
   IF v_hour_projects IS NOT NULL THEN
     DELETE FROM analytics.rollup_hourly_visits r USING unnest(v_hour_projects, v_hours) AS h(project_id, hour)
