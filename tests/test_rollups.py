@@ -387,3 +387,34 @@ def test_users_first_and_last_seen_follow_their_events(conn):
     users = {u["user_id"]: u for u in conn.execute("SELECT * FROM analytics.users").fetchall()}
     assert users["u1"]["first_seen"] == late and users["u1"]["traits"] == {"plan": "pro"}
     assert users["u2"]["first_seen"] == users["u2"]["last_seen"]
+
+
+def test_a_late_visit_relinks_the_visit_after_it(conn):
+    """Visits link to their user's previous visit: a late visit in between, a visit that starts earlier,
+    and a deleted visit each relink the visit after them, in other hours, as the oracle says."""
+    base = MIDNIGHT - timedelta(hours=12)
+
+    def visit(session: str, hours: float) -> dict:
+        at = (base + timedelta(hours=hours)).isoformat()
+        return {"project_id": "a", "session_id": session, "user_id": "u", "event_type": "click", "occurred_at": at}
+
+    def previous_of(session: str):
+        row = conn.execute(
+            "SELECT previous_first_seen AS p FROM analytics.sessions WHERE project_id = 'a' AND session_id = %s",
+            (session,),
+        ).fetchone()
+        return row["p"]
+
+    track_events(conn, [visit("first", 0), visit("last", 6)])
+    refresh_all(conn)
+    assert previous_of("last") == base
+    track_events(conn, [visit("between", 3)])  # late, three hours before "last"
+    refresh_all(conn)
+    assert previous_of("last") == base + timedelta(hours=3) and previous_of("between") == base
+    track_events(conn, [visit("between", 1)])  # "between" now starts earlier
+    refresh_all(conn)
+    assert previous_of("between") == base and previous_of("last") == base + timedelta(hours=1)
+    conn.execute("DELETE FROM analytics.events WHERE project_id = 'a' AND session_id = 'between'")
+    refresh_all(conn)
+    assert previous_of("last") == base
+    assert_exact(conn)
