@@ -31,8 +31,9 @@ UPDATE analytics.sessions s
          WHERE x.user_id IS NOT NULL) c
  WHERE s.project_id = c.project_id AND s.session_id = c.session_id AND c.previous_first_seen IS NOT NULL;
 
--- Walks one user's chain of visits when the rollup job relinks it.
-CREATE INDEX sessions_project_user_first_seen_idx ON analytics.sessions (project_id, user_id, first_seen, session_id)
+-- The visit before or after a place in one user's chain, in the links' order
+-- (session_id in code point order, whatever the database's collation).
+CREATE INDEX sessions_project_user_first_seen_idx ON analytics.sessions (project_id, user_id, first_seen, session_id COLLATE "C")
   WHERE user_id IS NOT NULL;
 -- Visits whose previous visit started in a given window: metrics() reads
 -- these where a boundary falls inside an hour.
