@@ -4,7 +4,7 @@
 -- for top('entry_page'), top('exit_page') and top('experiment'); and daily
 -- totals per user group (the trait "group") for group_stats().
 -- depends: 0007_read_api
--- sql-checksum: c757ff6167e2a6de5c33a430c3b087595acb39b14e9fda9205f7890bc8ddb4be
+-- sql-checksum: 6c040e1e32c8fc993e88fe513ab693d4d0a9127e57f352c7e5573cf636fbdd08
 --
 -- Distinct visitors over a range [A, B) are the visits that start in [A, B)
 -- and whose visitor's previous visit started before A (or who has none): one

@@ -11,10 +11,9 @@ Contract: rebuild the rows of analytics.sessions for the given sessions by
   what depends on them current:
   - previous_first_seen, the link from each visit to its user's previous
     visit in (first_seen, session_id) order, for every user whose visits
-    came, went, or changed user or start: those visits and the visit that
-    now follows each old or new place are relinked, one index probe each,
-    however long the user's history (a visit re-merged unchanged costs
-    nothing);
+    came, went, or changed user or start: relinked from the earliest such
+    change on, so a late event months back relinks that user's later
+    visits, and no one else's (a visit re-merged unchanged costs nothing);
   - analytics.rollup_hourly_visits and rollup_hourly_entry_exit_pages,
     recomputed from analytics.sessions for every (project, UTC hour) where
     a touched or relinked visit started, or started before this call.
@@ -92,9 +91,10 @@ BEGIN
      WHERE s.project_id = g.p AND s.session_id = g.id;
   END IF;
 
-  -- Relink the visits around every visit that came, went, or changed user
-  -- or start; a visit re-merged with the same user and start keeps its
-  -- place. Unlink touched visits that have no user. Collect
+  -- Relink the visits of every user whose visits came, went, or changed
+  -- user or start, from the earliest such change on (the chain is read from
+  -- the visit just before it); a visit re-merged with the same user and
+  -- start keeps its place. Unlink touched visits that have no user. Collect
   -- the hours to recompute: every hour where a touched visit starts or
   -- started (its events, duration or pages may have changed).
   WITH before AS (
@@ -107,44 +107,33 @@ BEGIN
              AS n(project_id, session_id, user_id, first_seen, previous_first_seen)
   ), moved AS (
     -- Old and new place of every visit that came, went or moved.
-    SELECT x.project_id, x.user_id, x.session_id, x.first_seen
+    SELECT x.project_id, x.user_id, x.first_seen
       FROM before b FULL JOIN after a ON a.project_id = b.project_id AND a.session_id = b.session_id
-     CROSS JOIN LATERAL (VALUES (b.project_id, b.user_id, b.session_id, b.first_seen),
-                                (a.project_id, a.user_id, a.session_id, a.first_seen))
-             AS x(project_id, user_id, session_id, first_seen)
+     CROSS JOIN LATERAL (VALUES (b.project_id, b.user_id, b.first_seen), (a.project_id, a.user_id, a.first_seen))
+             AS x(project_id, user_id, first_seen)
      WHERE (a.session_id IS NULL OR b.session_id IS NULL
             OR a.user_id IS DISTINCT FROM b.user_id OR a.first_seen <> b.first_seen)
        AND x.user_id IS NOT NULL
-  ), affected AS (
-    -- A visit's link changes only when it moved or when the visit before it
-    -- did: relink the moved visits and the visit that now follows each old
-    -- or new place, in (first_seen, session_id) order. One index probe each.
-    SELECT a.project_id, a.user_id, a.session_id, a.first_seen
-      FROM after a
-     WHERE a.user_id IS NOT NULL
-       AND EXISTS (SELECT 1 FROM moved m WHERE m.project_id = a.project_id AND m.session_id = a.session_id)
-    UNION
-    SELECT n.project_id, n.user_id, n.session_id, n.first_seen
-      FROM moved m
+  ), changed_users AS (
+    SELECT m.project_id, m.user_id, pg_catalog.min(m.first_seen) AS since
+      FROM moved m GROUP BY m.project_id, m.user_id
+  ), chain AS (
+    SELECT x.project_id, x.session_id, x.first_seen, u.since,
+           pg_catalog.lag(x.first_seen) OVER (PARTITION BY x.project_id, x.user_id
+                                              ORDER BY x.first_seen, x.session_id COLLATE "C") AS previous_first_seen
+      FROM changed_users u
      CROSS JOIN LATERAL (
        SELECT y.project_id, y.user_id, y.session_id, y.first_seen FROM analytics.sessions y
-        WHERE y.project_id = m.project_id AND y.user_id = m.user_id AND y.first_seen >= m.first_seen
-          AND (y.first_seen > m.first_seen OR y.session_id COLLATE "C" > m.session_id COLLATE "C")
-        ORDER BY y.first_seen, y.session_id COLLATE "C"
-        LIMIT 1
-     ) n
-  ), chain AS (
-    SELECT f.project_id, f.session_id,
-           (SELECT z.first_seen FROM analytics.sessions z
-             WHERE z.project_id = f.project_id AND z.user_id = f.user_id AND z.first_seen <= f.first_seen
-               AND (z.first_seen < f.first_seen OR z.session_id COLLATE "C" < f.session_id COLLATE "C")
-             ORDER BY z.first_seen DESC, z.session_id COLLATE "C" DESC
-             LIMIT 1) AS previous_first_seen
-      FROM affected f
+        WHERE y.project_id = u.project_id AND y.user_id = u.user_id
+          AND y.first_seen >= coalesce((SELECT pg_catalog.max(z.first_seen) FROM analytics.sessions z
+                                         WHERE z.project_id = u.project_id AND z.user_id = u.user_id
+                                           AND z.first_seen < u.since), '-infinity')
+        OFFSET 0
+     ) x
   ), relinked AS (
     UPDATE analytics.sessions s SET previous_first_seen = c.previous_first_seen
       FROM chain c
-     WHERE s.project_id = c.project_id AND s.session_id = c.session_id
+     WHERE s.project_id = c.project_id AND s.session_id = c.session_id AND c.first_seen >= c.since
        AND s.previous_first_seen IS DISTINCT FROM c.previous_first_seen
     RETURNING s.project_id, s.first_seen
   ), unlinked AS (
