@@ -4,7 +4,7 @@
 -- for top('entry_page'), top('exit_page') and top('experiment'); and daily
 -- totals per user group (the trait "group") for group_stats().
 -- depends: 0007_read_api
--- sql-checksum: 6c040e1e32c8fc993e88fe513ab693d4d0a9127e57f352c7e5573cf636fbdd08
+-- sql-checksum: bcb5b42e000212c18dd0013976bcc5333cf2c03d1a19bda6339600cc0a1a3d90
 --
 -- Distinct visitors over a range [A, B) are the visits that start in [A, B)
 -- and whose visitor's previous visit started before A (or who has none): one
@@ -31,8 +31,8 @@ UPDATE analytics.sessions s
          WHERE x.user_id IS NOT NULL) c
  WHERE s.project_id = c.project_id AND s.session_id = c.session_id AND c.previous_first_seen IS NOT NULL;
 
--- The visit before or after a place in one user's chain, in the links' order
--- (session_id in code point order, whatever the database's collation).
+-- Walks one user's chain of visits when the rollup job relinks it, in the
+-- links' order (session_id in code point order, whatever the collation).
 CREATE INDEX sessions_project_user_first_seen_idx ON analytics.sessions (project_id, user_id, first_seen, session_id COLLATE "C")
   WHERE user_id IS NOT NULL;
 -- Visits whose previous visit started in a given window: metrics() reads

@@ -36,9 +36,7 @@ DECLARE
   v_result  jsonb;
 BEGIN
   PERFORM analytics._check_day_range(from_day, to_day);
-  IF lim IS NULL OR lim NOT BETWEEN 1 AND 10000 THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('lim must be between 1 and 10000, not %s', lim);
-  END IF;
+  PERFORM analytics._check_lim(lim, 10000);
   SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
            'day', d.day, 'event_type', d.event_type, 'name', d.name, 'events', d.events,
            'sessions', d.sessions, 'users', d.users)

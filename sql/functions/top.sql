@@ -50,9 +50,7 @@ DECLARE
 BEGIN
   PERFORM analytics._check_time_range(from_ts, to_ts);
   PERFORM analytics._check_hourly_retention(from_ts);
-  IF lim IS NULL OR lim NOT BETWEEN 1 AND 1000 THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('lim must be between 1 and 1000, not %s', lim);
-  END IF;
+  PERFORM analytics._check_lim(lim, 1000);
   v_type := CASE dimension WHEN 'page' THEN 'pageview' WHEN 'tool' THEN 'tool_used' WHEN 'click_target' THEN 'click' END;
   IF dimension LIKE 'property:%' THEN
     v_key := pg_catalog.substr(dimension, 10);
