@@ -246,6 +246,16 @@ def _seconds(conn: psycopg.Connection[Any], statement: str, params: Any = None) 
     return round(time.perf_counter() - started, 3), result
 
 
+def _track_last_quarter_hour(conn: psycopg.Connection[Any], events: int, seed: int) -> None:
+    """The last quarter hour's traffic in 10 projects (10k at 1M a day), sent over RPC in batches of
+    1,000, as the every-minute rollup job sees it."""
+    fresh = [
+        json.dumps(e) for e in sample.events(events, days=15 / 1440, projects=10, seed=seed, end=datetime.now(UTC))
+    ]
+    for i in range(0, events, 1000):
+        conn.execute("SELECT analytics.track_events(%s::json)", ("[" + ",".join(fresh[i : i + 1000]) + "]",))
+
+
 def run_rollups(
     dsn: str | None = None,
     events: int = 10_000_000,
@@ -270,18 +280,23 @@ def run_rollups(
             )
             report["initial_refresh_rollups_buckets"] = first["buckets"]
 
-            fresh = [
-                json.dumps(e)
-                # The last quarter hour's traffic (10k at 1M a day), as the every-minute job sees it.
-                for e in sample.events(new_events, days=15 / 1440, projects=10, seed=99, end=datetime.now(UTC))
-            ]
-            for i in range(0, new_events, 1000):
-                conn.execute("SELECT analytics.track_events(%s::json)", ("[" + ",".join(fresh[i : i + 1000]) + "]",))
+            _track_last_quarter_hour(conn, new_events, seed=99)
             report["refresh_rollups_after_new_events_seconds"], incremental = _seconds(
                 conn, "SELECT analytics.refresh_rollups() AS result"
             )
             report["refresh_rollups_after_new_events_buckets"] = incremental["buckets"]
             report["refresh_rollups_after_new_events_days"] = incremental["days"]
+
+            # The same again with one saved funnel per project: what saving costs the rollup job.
+            started = time.perf_counter()
+            for project in range(10):
+                conn.execute(SAVE_DASHBOARD_FUNNEL, (f"project_{project}",))
+            report["save_funnel_seconds_per_project"] = round((time.perf_counter() - started) / 10, 2)
+            _track_last_quarter_hour(conn, new_events, seed=98)
+            report["refresh_rollups_after_new_events_with_saved_funnels_seconds"], incremental = _seconds(
+                conn, "SELECT analytics.refresh_rollups() AS result"
+            )
+            report["refresh_rollups_after_new_events_with_saved_funnels_walks"] = incremental["funnel_sessions"]
 
             big_day, delete_day = today - timedelta(days=days + 2), today - timedelta(days=days + 3)
             for number, day in ((1000, big_day), (1001, delete_day)):
@@ -384,16 +399,32 @@ READ_CALLS: list[tuple[str, str]] = [
         "SELECT analytics.daily_stats(current_date - 30, current_date, event_type => 'pageview')",
     ),
     (
-        "funnel(3 steps, last 24 hours)",
+        "funnel(3 steps, last 24 hours), saved",
         "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
         " now() - interval '1 day', now())",
     ),
     (
-        "funnel(3 steps, last 30 days)",
+        "funnel(3 steps, last 30 days), saved",
         "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
         " now() - interval '30 days', now())",
     ),
+    (
+        "funnel(3 steps, last 24 hours), ad hoc",
+        "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
+        " now() - interval '1 day', now(), within => '12 hours')",
+    ),
+    (
+        "funnel(3 steps, last 30 days), ad hoc",
+        "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
+        " now() - interval '30 days', now(), within => '12 hours')",
+    ),
 ]
+# The funnel a dashboard shows, saved so that funnel() answers it from rollups;
+# the "ad hoc" calls above ask for another window, which is not saved.
+SAVE_DASHBOARD_FUNNEL = (
+    "SELECT analytics.save_funnel('landing-to-signup', ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
+    " project_id => %s) AS result"
+)
 
 
 def time_reads(dsn: str, project: str, repeats: int = 5) -> list[dict[str, Any]]:
@@ -437,6 +468,7 @@ def run_reads(dsn: str | None = None, events: int = 10_000_000, days: int = 30, 
             report["refresh_rollups_seconds"], _ = _seconds(
                 conn, "SELECT analytics.refresh_rollups(max_buckets => 100000) AS result"
             )
+            report["save_funnel_seconds"], _ = _seconds(conn, SAVE_DASHBOARD_FUNNEL, ("project_0",))
             conn.execute("VACUUM ANALYZE")
             report["sessions"] = db.call(conn, "SELECT count(*) AS result FROM analytics.sessions")
         report["reads"] = time_reads(scratch, "project_0", repeats)

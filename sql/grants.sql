@@ -60,6 +60,8 @@ GRANT EXECUTE ON FUNCTION
   analytics.refresh_rollups(integer),
   analytics.aggregate_analytics_daily(date),
   analytics.backfill_aggregates(date, date),
+  analytics.save_funnel(text, text[], interval, text),
+  analytics.drop_funnel(text, text),
   analytics.cleanup_old_raw_events(integer),
   analytics.cleanup(),
   analytics.refresh_views(),

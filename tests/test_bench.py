@@ -33,3 +33,5 @@ def test_rollup_figures(dsn):
     report = bench.run_rollups(dsn, events=6_000, days=2, day_events=2_000, new_events=1_000)
     assert report["initial_refresh_rollups_buckets"] > 0
     assert report["cleanup_dropped"]
+    # The refresh after saving a funnel per project walked the new events' sessions through them.
+    assert report["refresh_rollups_after_new_events_with_saved_funnels_walks"] > 0

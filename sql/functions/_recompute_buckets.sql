@@ -6,7 +6,8 @@ AS $function$
 /*
 Contract: make every rollup row of the given (project, UTC hour) buckets
   equal to a GROUP BY over the raw events of those buckets, and bring the
-  facts that depend on them up to date: the sessions and experiment sessions
+  facts that depend on them up to date: the sessions (and their walks through
+  saved funnels) and experiment sessions
   seen in those buckets (before or after), their experiments' variant
   totals, and the project days (in each project's time zone) that the
   buckets overlap, and the first/last seen of their users (analytics.users,
@@ -21,12 +22,13 @@ Contract: make every rollup row of the given (project, UTC hour) buckets
   The caller serialises runs (refresh_rollups() holds an advisory lock).
 Parameters: projects[i], buckets[i]: the i-th bucket; buckets are truncated
   to the hour (UTC). Duplicates are fine.
-Returns: {"buckets", "hourly_rows", "sessions", "experiment_sessions", "days": number of project days recomputed}
+Returns: {"buckets", "hourly_rows", "sessions", "funnel_sessions" (walks through saved funnels), "experiment_sessions", "days": number of project days recomputed}
 Example: SELECT analytics._recompute_buckets(ARRAY['default'], ARRAY[date_trunc('hour', now(), 'UTC')]);
 */
 DECLARE
   v_hourly_rows  bigint;
   v_sessions     bigint;
+  v_funnel_sessions bigint;
   v_experiments  bigint;
   v_days         jsonb;
   v_projects     text[];
@@ -214,6 +216,8 @@ BEGIN
 
   -- 3. Sessions: merge the hourly facts of every session seen in the buckets.
   v_sessions := analytics._merge_sessions(v_session_projects, v_session_ids);
+  -- 3b. Saved funnels: walk the same sessions through them again.
+  v_funnel_sessions := analytics._merge_funnel_sessions(v_session_projects, v_session_ids);
   -- 4. Experiments: merge the experiment sessions, then their variant totals.
   v_experiments := analytics._merge_experiment_sessions(v_experiment_projects, v_experiment_ids,
                                                         v_experiment_sessions);
@@ -230,6 +234,7 @@ BEGIN
     'buckets', pg_catalog.cardinality(v_projects),
     'hourly_rows', v_hourly_rows,
     'sessions', v_sessions,
+    'funnel_sessions', v_funnel_sessions,
     'experiment_sessions', v_experiments,
     'days', pg_catalog.jsonb_array_length(v_days -> 'days'));
 END

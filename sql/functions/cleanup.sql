@@ -13,7 +13,7 @@ Contract: apply every retention setting, in one call (pg_cron: daily, job
   - rejected events older than rejected_retention_days (30);
   - job runs, and pg_cron's cron.job_run_details (which otherwise grows
     forever), older than job_runs_retention_days (30).
-  Daily tables, sessions and experiment results are kept.
+  Daily tables, sessions, saved funnels' sessions and experiment results are kept.
 Returns: {"raw": {...}, "hourly_rows_deleted", "rejected_deleted", "job_runs_deleted", "cron_details_deleted"}
   cron_details_deleted is null when pg_cron is absent or not ours to trim.
 Security: SECURITY DEFINER; EXECUTE for analytics_admin.
@@ -32,7 +32,8 @@ DECLARE
   v_cron     bigint;
 BEGIN
   FOREACH v_table IN ARRAY ARRAY['rollup_hourly', 'rollup_hourly_totals', 'rollup_hourly_properties',
-                                 'rollup_hourly_visits', 'rollup_hourly_entry_exit_pages', 'rollup_hourly_exposures']
+                                 'rollup_hourly_visits', 'rollup_hourly_entry_exit_pages', 'rollup_hourly_exposures',
+                                 'rollup_hourly_funnel_steps']
   LOOP
     EXECUTE pg_catalog.format('DELETE FROM analytics.%I WHERE bucket < $1', v_table) USING v_rollup;
     GET DIAGNOSTICS v_n = ROW_COUNT;

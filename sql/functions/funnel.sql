@@ -24,11 +24,21 @@ Contract: how many sessions (or users) reach each step of an ordered
   An entity enters the funnel at its first step-1 event in the range; it
   reaches step k when it has a step-k event strictly after the event that
   reached step k-1 (the earliest such event is taken), at most `within`
-  after its entry. Every event counted lies in the range. Read from raw
-  events: the cost grows with the number of events in the range. It runs
-  with enable_nestloop = off: the planner estimates the step CTEs at a few
-  rows, and a nested loop over 48k x 15k rows took minutes where hash
-  joins take milliseconds.
+  after its entry. Every event counted lies in the range. The window is
+  taken in seconds ('1 day' is 86,400 s in every time zone).
+  Two ways to the same counts:
+  - a funnel saved with save_funnel() (the same steps and window), counted
+    by session, from a range that starts within the hourly retention: the
+    hourly rollup adds up the sessions that entered in the range's whole
+    hours; sessions are read one by one only where they enter in the
+    partial hours at its ends, reach a step in its last partial hour, or
+    entered before the range and enter again inside it (these are walked
+    again over their raw events in the range). As of the last
+    refresh_rollups(), as every rollup.
+  - otherwise from raw events: the cost grows with the number of step
+    events in the range. This runs with enable_nestloop = off: the planner
+    estimates the step CTEs at a few rows, and a nested loop over 48k x 15k
+    rows took minutes where hash joins take milliseconds.
 Parameters:
   steps       1 to 10 steps
   from_ts, to_ts  the range, from_ts < to_ts, at most 400 days
@@ -36,7 +46,7 @@ Parameters:
   count_by    'session' (session_id) or 'user' (user_id; events without a
               user_id are left out)
   project_id  NULL: the caller's JWT project
-Returns: {"count_by", "within_s", "steps": [{"step", "event_type", "name", "count",
+Returns: {"count_by", "within_s", "saved_funnel" (its name, or null: raw events), "steps": [{"step", "event_type", "name", "count",
           "conversion_from_previous", "conversion_from_first"}], "conversion_rate"}
   Conversions are fractions between 0 and 1, null after a step nobody reached.
 Errors: 22023 no steps, more than 10, a step without a valid event type, a
@@ -47,70 +57,111 @@ Example: SELECT analytics.funnel(ARRAY['pageview=/pricing', 'click=cta-signup', 
 */
 DECLARE
   v_project text := analytics._resolve_project(funnel.project_id);
-  v_types   text[];
-  v_names   text[];
+  v_steps   record := analytics._funnel_steps(steps);
+  v_within  interval := analytics._funnel_window(within);
+  v_n       integer := pg_catalog.cardinality(steps);
+  v_saved   text;
   v_entity  text;
-  v_sql     text;
   v_counts  bigint[];
-  v_n       integer := coalesce(pg_catalog.cardinality(steps), 0);
+  v_first   timestamptz;  -- the first whole hour of the range
+  v_last    timestamptz;  -- the end of its last whole hour
+  v_again   text[];       -- sessions that entered before from_ts and may enter again
 BEGIN
   PERFORM analytics._check_time_range(from_ts, to_ts);
-  IF v_n NOT BETWEEN 1 AND 10 THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('a funnel has 1 to 10 steps, not %s', v_n),
-      HINT = 'steps => ARRAY[''pageview=/pricing'', ''click=cta-signup'', ''conversion'']';
-  END IF;
-  SELECT pg_catalog.array_agg(pg_catalog.split_part(s.step, '=', 1) ORDER BY s.i),
-         pg_catalog.array_agg(CASE WHEN pg_catalog.strpos(s.step, '=') > 0
-                                   THEN pg_catalog.substr(s.step, pg_catalog.strpos(s.step, '=') + 1) END
-                              ORDER BY s.i)
-    INTO v_types, v_names
-    FROM unnest(steps) WITH ORDINALITY AS s(step, i);
-  IF EXISTS (SELECT 1 FROM unnest(v_types) t WHERE t IS NULL OR t !~ '^[a-z][a-z0-9_.:-]{0,63}$') THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('invalid funnel step in %L', steps),
-      HINT = 'A step is an event type (''signup'') or a type and a name (''pageview=/pricing'').';
-  END IF;
-  IF within IS NULL OR within <= interval '0' OR within > interval '90 days' THEN
-    RAISE EXCEPTION USING ERRCODE = '22023',
-      MESSAGE = pg_catalog.format('within must be more than 0 and at most 90 days, not %s', within);
-  END IF;
   v_entity := CASE count_by WHEN 'session' THEN 'e.session_id' WHEN 'user' THEN 'e.user_id' END;
   IF v_entity IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('unknown count_by %L', count_by),
       HINT = 'count_by is ''session'' or ''user''.';
   END IF;
+  IF count_by = 'session' AND v_project IS NOT NULL
+     AND from_ts >= pg_catalog.now() - pg_catalog.make_interval(days => analytics._setting('rollup_retention_days')::integer) THEN
+    SELECT f.funnel_id INTO v_saved FROM analytics.funnels f
+     WHERE f.project_id = v_project AND f.steps = funnel.steps AND f.within = v_within;
+  END IF;
 
-  -- One CTE per step: step k joins the entities that reached step k-1 to
-  -- their step-k events, keeping the earliest that qualifies.
-  v_sql := pg_catalog.format($q$
-    WITH ev AS MATERIALIZED (
-      SELECT CASE WHEN $1 IS NULL THEN pg_catalog.length(e.project_id) || ':' || e.project_id ELSE '' END || %1$s AS entity,
-             e.occurred_at AS at, s.i
-        FROM unnest($2, $3) WITH ORDINALITY AS s(event_type, name, i)
-        JOIN analytics.events e
-          ON e.event_type = s.event_type AND (s.name IS NULL OR e.name = s.name)
-       WHERE ($1 IS NULL OR e.project_id = $1) AND e.occurred_at >= $4 AND e.occurred_at < $5
-         AND %1$s IS NOT NULL
-    ), s1 AS (
-      SELECT ev.entity, pg_catalog.min(ev.at) AS entered_at, pg_catalog.min(ev.at) AS at
-        FROM ev WHERE ev.i = 1 GROUP BY ev.entity
-    )$q$, v_entity);
-  FOR k IN 2 .. v_n LOOP
-    v_sql := v_sql || pg_catalog.format($q$, s%1$s AS (
-      SELECT p.entity, p.entered_at, pg_catalog.min(ev.at) AS at
-        FROM s%2$s p JOIN ev ON ev.entity = p.entity AND ev.i = %1$s AND ev.at > p.at AND ev.at <= p.entered_at + $6
-       GROUP BY p.entity, p.entered_at
-    )$q$, k, k - 1);
-  END LOOP;
-  SELECT v_sql || ' SELECT ARRAY[' || pg_catalog.string_agg(pg_catalog.format('(SELECT pg_catalog.count(*) FROM s%s)', k), ', ' ORDER BY k) || ']'
-    INTO v_sql
-    FROM pg_catalog.generate_series(1, v_n) AS k;
-  EXECUTE v_sql INTO v_counts USING v_project, v_types, v_names, from_ts, to_ts, within;
+  IF v_saved IS NULL THEN
+    EXECUTE analytics._funnel_sql(v_n, pg_catalog.format($q$
+        SELECT CASE WHEN $1 IS NULL THEN pg_catalog.length(e.project_id) || ':' || e.project_id ELSE '' END || %1$s AS entity,
+               e.occurred_at AS at, s.i
+          FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(event_type, name, i)
+          JOIN analytics.events e
+            ON e.event_type = s.event_type AND (s.name IS NULL OR e.name = s.name)
+         WHERE ($1 IS NULL OR e.project_id = $1) AND e.occurred_at >= $4 AND e.occurred_at < $5
+           AND %1$s IS NOT NULL$q$, v_entity), 'counts')
+      INTO v_counts USING v_project, v_steps.event_types, v_steps.names, from_ts, to_ts, v_within;
+  ELSE
+    v_first := pg_catalog.date_trunc('hour', from_ts, 'UTC');
+    IF v_first < from_ts THEN
+      v_first := v_first + interval '1 hour';
+    END IF;
+    v_last := greatest(pg_catalog.date_trunc('hour', to_ts, 'UTC'), v_first);
+    -- Sessions that entered before from_ts (their saved walk starts there)
+    -- and have a step-1 event at or after it: walked again below.
+    -- (Open sessions are found by the GiST index alone, in every tenant, then
+    -- filtered: combined with the tenant's B-tree index, the planner would
+    -- read all of the funnel's sessions.)
+    WITH open AS MATERIALIZED (
+      SELECT fs.project_id, fs.funnel_id, fs.session_id, fs.last_entry_at FROM analytics.funnel_sessions fs
+       WHERE pg_catalog.tstzrange(fs.entered_at, fs.last_at, '(]') @> from_ts AND fs.last_at > fs.entered_at
+    )
+    SELECT pg_catalog.array_agg(o.session_id) INTO v_again
+      FROM open o
+     WHERE o.project_id = v_project AND o.funnel_id = v_saved AND o.last_entry_at >= from_ts;
+    EXECUTE analytics._funnel_sql(v_n, $q$
+        SELECT k.session_id AS entity, e.occurred_at AS at, s.i
+          FROM unnest($7::text[]) AS k(session_id)
+         CROSS JOIN LATERAL (
+           SELECT x.occurred_at, x.event_type, x.name FROM analytics.events x
+            WHERE x.project_id = $1 AND x.session_id = k.session_id AND x.occurred_at >= $4 AND x.occurred_at < $5
+            OFFSET 0  -- one index probe per session and partition, never a join over the range
+         ) e
+          JOIN unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(event_type, name, i)
+            ON e.event_type = s.event_type AND (s.name IS NULL OR e.name = s.name)$q$, 'counts')
+      INTO v_counts USING v_project, v_steps.event_types, v_steps.names, from_ts, to_ts, v_within,
+                          coalesce(v_again, '{}');
+    -- The rest entered inside the range, and their saved walk is theirs
+    -- there, cut at to_ts.
+    SELECT pg_catalog.array_agg(v_counts[k] + coalesce(c.sessions, 0) ORDER BY k) INTO v_counts
+      FROM pg_catalog.generate_series(1, v_n) AS k
+      LEFT JOIN (
+        SELECT x.step, pg_catalog.sum(x.sessions) AS sessions
+          FROM (
+            -- Whole hours of entry, steps reached before the last partial hour.
+            SELECT r.step, r.sessions
+              FROM analytics.rollup_hourly_funnel_steps r
+             WHERE r.project_id = v_project AND r.funnel_id = v_saved
+               AND r.bucket >= v_first AND r.bucket < v_last AND r.reached_bucket < v_last
+            UNION ALL
+            -- Whole hours of entry, steps reached in the last partial hour.
+            SELECT w.step, 1
+              FROM (SELECT fs.project_id, fs.funnel_id, fs.entered_at, fs.reached_at
+                      FROM analytics.funnel_sessions fs
+                     WHERE pg_catalog.tstzrange(fs.entered_at, fs.last_at, '(]') @> v_last AND fs.last_at > fs.entered_at
+                    OFFSET 0) o  -- the GiST index alone, as above
+             CROSS JOIN LATERAL unnest(o.reached_at) WITH ORDINALITY AS w(at, step)
+             WHERE o.project_id = v_project AND o.funnel_id = v_saved
+               AND o.entered_at >= v_first AND w.at >= v_last AND w.at < to_ts
+            UNION ALL
+            -- Partial hours of entry at either end.
+            SELECT w.step, 1
+              FROM analytics.funnel_sessions fs
+             CROSS JOIN LATERAL unnest(fs.reached_at) WITH ORDINALITY AS w(at, step)
+             WHERE fs.project_id = v_project AND fs.funnel_id = v_saved
+               AND ((fs.entered_at >= from_ts AND fs.entered_at < least(v_first, to_ts))
+                    OR (fs.entered_at >= v_last AND fs.entered_at < to_ts))
+               AND w.at < to_ts
+          ) x
+         GROUP BY x.step
+      ) c ON c.step = k;
+  END IF;
 
   RETURN pg_catalog.jsonb_build_object(
     'count_by', count_by,
-    'within_s', EXTRACT(epoch FROM within)::float8,
+    'within_s', EXTRACT(epoch FROM v_within)::float8,
+    'saved_funnel', v_saved,
     'steps', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                       'step', steps[k], 'event_type', v_types[k], 'name', v_names[k], 'count', v_counts[k],
+                       'step', steps[k], 'event_type', v_steps.event_types[k], 'name', v_steps.names[k],
+                       'count', v_counts[k],
                        'conversion_from_previous',
                          CASE WHEN k = 1 THEN NULL ELSE v_counts[k]::float8 / nullif(v_counts[k - 1], 0) END,
                        'conversion_from_first', v_counts[k]::float8 / nullif(v_counts[1], 0)) ORDER BY k)

@@ -1,0 +1,67 @@
+CREATE OR REPLACE FUNCTION analytics.save_funnel(
+  funnel_id text,
+  steps text[],
+  within interval DEFAULT '1 day',
+  project_id text DEFAULT NULL
+)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $function$
+/*
+Contract: save a funnel of one project, so that funnel() with the same
+  steps and window, counted by session, answers from the hourly rollup
+  analytics.rollup_hourly_funnel_steps in milliseconds instead of reading
+  raw events. Walks every session of the project through the funnel now,
+  from all raw events kept; from then on the rollup job walks each session
+  it touches again. Saving under a name already saved replaces that funnel.
+  Costs the rollup job: one more walk per touched session; drop_funnel()
+  when a dashboard no longer shows it.
+Parameters:
+  funnel_id   a name: lower case letters, digits and _ . : -, at most 64
+  steps, within  as for funnel()
+  project_id  the project; required for an admin who is bound to none
+Returns: {"project_id", "funnel_id", "steps", "within_s", "sessions"}, the
+  sessions that entered it.
+Errors: 22023 a bad name, steps or window, or no project; 23505 the same
+  steps and window are already saved under another name.
+Locks: the refresh_rollups advisory lock (waits for a running refresh).
+Security: SECURITY DEFINER; EXECUTE for analytics_admin.
+Example: SELECT analytics.save_funnel('signup', ARRAY['pageview=/pricing', 'click=cta-signup', 'conversion'],
+                                      within => '1 hour', project_id => 'acme');
+*/
+DECLARE
+  v_project text := analytics._resolve_project(save_funnel.project_id);
+  v_within  interval := analytics._funnel_window(within);
+  v_written record;
+BEGIN
+  PERFORM analytics._funnel_steps(steps);  -- 22023 for bad steps
+  IF v_project IS NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'save_funnel needs a project',
+      HINT = 'project_id => ''acme''';
+  END IF;
+  IF funnel_id IS NULL OR funnel_id !~ '^[a-z0-9][a-z0-9_.:-]{0,63}$' THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('invalid funnel name %L', funnel_id),
+      HINT = 'Lower case letters, digits and _ . : -, at most 64 characters, e.g. ''pricing-to-signup''.';
+  END IF;
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('analytics.refresh_rollups'));
+
+  DELETE FROM analytics.funnels f WHERE f.project_id = v_project AND f.funnel_id = save_funnel.funnel_id;
+  INSERT INTO analytics.funnels (project_id, funnel_id, steps, within)
+  VALUES (v_project, save_funnel.funnel_id, save_funnel.steps, v_within);
+
+  v_written := analytics._write_funnel_walks(v_project, save_funnel.funnel_id, $q$
+      SELECT e.session_id AS entity, e.occurred_at AS at, st.i
+        FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS st(event_type, name, i)
+        JOIN analytics.events e ON e.event_type = st.event_type AND (st.name IS NULL OR e.name = st.name)
+       WHERE e.project_id = $1 AND e.session_id IS NOT NULL$q$);
+  PERFORM analytics._recompute_funnel_hours(v_project, save_funnel.funnel_id, v_written.hours);
+
+  RETURN pg_catalog.jsonb_build_object('project_id', v_project, 'funnel_id', save_funnel.funnel_id, 'steps', steps,
+                                       'within_s', EXTRACT(epoch FROM v_within)::float8, 'sessions', v_written.sessions);
+END
+$function$;
+
+COMMENT ON FUNCTION analytics.save_funnel(text, text[], interval, text) IS
+  'Admin: save a funnel so that funnel() answers it from an hourly rollup kept by the rollup job.';
