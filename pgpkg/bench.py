@@ -391,8 +391,12 @@ READ_CALLS: list[tuple[str, str]] = [
     ("user_stats(last 30 days, lim => 1000)", "SELECT analytics.user_stats(current_date - 30, current_date)"),
     ("group_stats(last 30 days)", "SELECT analytics.group_stats(current_date - 30, current_date)"),
     (
-        "group_stats(last 30 days, trait => 'plan')",
+        "group_stats(last 30 days, trait => 'plan'), rolled up",
         "SELECT analytics.group_stats(current_date - 30, current_date, trait => 'plan')",
+    ),
+    (
+        "group_stats(last 30 days, trait => 'country'), not rolled up",
+        "SELECT analytics.group_stats(current_date - 30, current_date, trait => 'country')",
     ),
     (
         "daily_stats(last 30 days, event_type => 'pageview')",
@@ -461,7 +465,8 @@ def run_reads(dsn: str | None = None, events: int = 10_000_000, days: int = 30, 
             _load_history(conn, events, days, projects=1)
             conn.execute(_GENERATE_LAST_HOUR, {"project": "project_0", "rows": events // days // 24})
             conn.execute(
-                "SELECT analytics.identify('u' || g, jsonb_build_object('group', 'group-' || g % 20), 'project_0')"
+                "SELECT analytics.identify('u' || g, jsonb_build_object('group', 'group-' || g % 20,"
+                " 'plan', (ARRAY['free', 'pro', 'team'])[g % 3 + 1], 'country', 'c' || g % 40), 'project_0')"
                 " FROM generate_series(0, 4999) g"
             )
             report["load_seconds"] = round(time.perf_counter() - started, 1)
@@ -469,6 +474,9 @@ def run_reads(dsn: str | None = None, events: int = 10_000_000, days: int = 30, 
                 conn, "SELECT analytics.refresh_rollups(max_buckets => 100000) AS result"
             )
             report["save_funnel_seconds"], _ = _seconds(conn, SAVE_DASHBOARD_FUNNEL, ("project_0",))
+            report["save_trait_rollup_seconds"], _ = _seconds(
+                conn, "SELECT analytics.save_trait_rollup('plan', project_id => 'project_0') AS result"
+            )
             conn.execute("VACUUM ANALYZE")
             report["sessions"] = db.call(conn, "SELECT count(*) AS result FROM analytics.sessions")
         report["reads"] = time_reads(scratch, "project_0", repeats)

@@ -62,6 +62,8 @@ GRANT EXECUTE ON FUNCTION
   analytics.backfill_aggregates(date, date),
   analytics.save_funnel(text, text[], interval, text),
   analytics.drop_funnel(text, text),
+  analytics.save_trait_rollup(text, text),
+  analytics.drop_trait_rollup(text, text),
   analytics.cleanup_old_raw_events(integer),
   analytics.cleanup(),
   analytics.refresh_views(),

@@ -66,15 +66,19 @@ DAILY_QUERIES = {
         " FROM analytics.events e LEFT JOIN zones z ON z.project_id = e.project_id WHERE e.user_id IS NOT NULL"
         " GROUP BY 1, 2, 3",
     ),
-    # Grouped by the users' trait "group" as it is now: what refresh_rollups() has carried over.
+    # Grouped by each rolled-up trait ("group", and those saved) as it is now: what refresh_rollups() has
+    # carried over.
     "rollup_daily_groups": (
-        "SELECT project_id, day, group_value, users, events, sessions FROM analytics.rollup_daily_groups",
-        "SELECT x.project_id, x.day, u.traits ->> 'group', count(*), sum(x.events)::bigint, sum(x.sessions)::bigint"
+        "SELECT project_id, trait, day, group_value, users, events, sessions FROM analytics.rollup_daily_groups",
+        "SELECT x.project_id, t.trait, x.day, u.traits ->> t.trait, count(*), sum(x.events)::bigint,"
+        " sum(x.sessions)::bigint"
         " FROM (SELECT e.project_id, (e.occurred_at AT TIME ZONE coalesce(z.tz, 'UTC'))::date AS day, e.user_id,"
         " count(*) AS events, count(DISTINCT e.session_id) AS sessions"
         " FROM analytics.events e LEFT JOIN zones z ON z.project_id = e.project_id WHERE e.user_id IS NOT NULL"
         " GROUP BY 1, 2, 3) x"
-        " LEFT JOIN analytics.users u ON u.project_id = x.project_id AND u.user_id = x.user_id GROUP BY 1, 2, 3",
+        " CROSS JOIN LATERAL (SELECT 'group' UNION SELECT r.trait FROM analytics.trait_rollups r"
+        " WHERE r.project_id = x.project_id) t(trait)"
+        " LEFT JOIN analytics.users u ON u.project_id = x.project_id AND u.user_id = x.user_id GROUP BY 1, 2, 3, 4",
     ),
 }
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import track_events
-from tests.oracle import expected_sessions
+from tests.oracle import expected_sessions, mismatches
 
 NOW = datetime.now(UTC)
 
@@ -663,21 +663,31 @@ def expected_group_stats(events: list[dict], traits: dict[str, dict], trait: str
             st.tuples(
                 st.just("identify"),
                 st.sampled_from(["u1", "u2"]),
-                st.fixed_dictionaries({"group": st.sampled_from(["acme", "globex", 7]), "plan": st.just("pro")}),
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "group": st.sampled_from(["acme", "globex", 7]),
+                        "plan": st.sampled_from(["pro", "free"]),
+                    },
+                ),
             ),
+            st.just(("roll up", "plan")),
         ),
         min_size=1,
         max_size=6,
     )
 )
 def test_generated_group_changes_give_exact_group_stats(conn, steps):
-    """Users change group between and after their events; each refresh carries the changes over."""
+    """Users change group and plan between and after their events, and "plan" is rolled up at some
+    point or never; each refresh carries the changes over, and the rollup equals the oracle's GROUP BY."""
     with conn.transaction(force_rollback=True):
         conn.execute("INSERT INTO analytics.project_settings VALUES ('default', 'time_zone', 'America/New_York')")
         sent: list[dict] = []
         traits: dict[str, dict] = {}
         for step in steps:
-            if step[0] == "events":
+            if step[0] == "roll up":
+                conn.execute("SELECT analytics.save_trait_rollup(%s, project_id => 'default')", (step[1],))
+            elif step[0] == "events":
                 documents = read_documents(step[1])
                 sent += documents
                 track_events(conn, documents)
@@ -695,10 +705,11 @@ def test_generated_group_changes_give_exact_group_stats(conn, steps):
                 )
             got = {(g["day"], g["group"]): (g["users"], g["events"], g["sessions"]) for g in stats}
             assert got == expected_group_stats(sent, traits, trait, "America/New_York")
+        assert mismatches(conn) == {}
 
 
-def test_a_change_of_group_alone_moves_the_users_days(conn):
-    """No new event: the next refresh_rollups() moves every day of the user to the new group."""
+def track_a_click_a_day(conn, days: int) -> None:
+    """User u1 clicks once a day, in a session a day, for the last `days` days."""
     track_events(
         conn,
         [
@@ -708,9 +719,50 @@ def test_a_change_of_group_alone_moves_the_users_days(conn):
                 "event_type": "click",
                 "occurred_at": (NOW - timedelta(days=d)).isoformat(),
             }
-            for d in range(3)
+            for d in range(days)
         ],
     )
+
+
+def test_a_change_of_a_rolled_up_trait_alone_moves_the_users_days(conn):
+    """save_trait_rollup('plan') fills every day at once; a change of plan with no new event moves the
+    user's days at the next refresh, and drop_trait_rollup() returns the trait to the join."""
+    track_a_click_a_day(conn, days=3)
+    conn.execute("""SELECT analytics.identify('u1', '{"plan": "free", "group": "acme"}')""")
+    conn.execute("SELECT analytics.refresh_rollups()")
+    saved = call(conn, "SELECT analytics.save_trait_rollup('plan', project_id => 'default') AS r")
+    assert saved == {"project_id": "default", "trait": "plan", "days": 3, "rows": 3}
+    conn.execute("""SELECT analytics.identify('u1', '{"plan": "pro"}')""")
+    assert conn.execute("SELECT analytics.refresh_rollups() AS r").fetchone()["r"]["group_changes"] == 1
+    rows = conn.execute(
+        "SELECT trait, group_value, sum(events) AS events FROM analytics.rollup_daily_groups GROUP BY 1, 2 ORDER BY 1"
+    ).fetchall()
+    assert [(r["trait"], r["group_value"], r["events"]) for r in rows] == [("group", "acme", 3), ("plan", "pro", 3)]
+    stats = call(conn, "SELECT analytics.group_stats(current_date - 5, current_date, 'plan', 'default') AS r")
+    assert {g["group"] for g in stats} == {"pro"} and sum(g["events"] for g in stats) == 3
+    assert call(conn, "SELECT analytics.drop_trait_rollup('plan', project_id => 'default') AS r") is True
+    assert call(conn, "SELECT analytics.drop_trait_rollup('plan', project_id => 'default') AS r") is False
+    assert call(conn, "SELECT count(*) AS r FROM analytics.rollup_daily_groups WHERE trait = 'plan'") == 0
+    assert call(conn, "SELECT analytics.group_stats(current_date - 5, current_date, 'plan', 'default') AS r") == stats
+
+
+@pytest.mark.parametrize(
+    ("call_sql", "message"),
+    [
+        ("save_trait_rollup('group', project_id => 'default')", "cannot roll up the trait"),
+        ("save_trait_rollup('', project_id => 'default')", "cannot roll up the trait"),
+        ("save_trait_rollup('plan')", "needs a project"),
+        ("drop_trait_rollup('plan')", "needs a project"),
+    ],
+)
+def test_trait_rollups_refuse_bad_arguments(conn, call_sql, message):
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match=message):
+        conn.execute(f"SELECT analytics.{call_sql}")
+
+
+def test_a_change_of_group_alone_moves_the_users_days(conn):
+    """No new event: the next refresh_rollups() moves every day of the user to the new group."""
+    track_a_click_a_day(conn, days=3)
     conn.execute("SELECT analytics.identify('u1', '{\"group\": \"acme\"}')")
     conn.execute("SELECT analytics.refresh_rollups()")
     conn.execute("SELECT analytics.identify('u1', '{\"group\": \"globex\"}')")

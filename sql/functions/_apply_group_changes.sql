@@ -4,13 +4,15 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $function$
 /*
-Contract: carry the users whose trait "group" changed since the last run
-  (identify()) into analytics.rollup_daily_groups: set users.rolled_group to
-  the trait and recompute every day on which such a user was active. Runs in
-  refresh_rollups(), under its advisory lock, so the group rollup changes
-  only there and in _recompute_days(). identify() itself never waits for
-  this: a trait written while it runs is taken by the next run.
-Returns: the number of users whose group changed.
+Contract: carry the users whose traits changed since the last run
+  (identify()) into analytics.rollup_daily_groups: set users.rolled_traits
+  to their traits, and recompute every day on which a user was active whose
+  value changed in a rolled-up trait of the project ("group", and those of
+  analytics.trait_rollups). Runs in refresh_rollups(), under its advisory
+  lock, so the group rollup changes only there, in _recompute_days() and in
+  save_trait_rollup(). identify() itself never waits for this: traits
+  written while it runs are taken by the next run.
+Returns: the number of users moved in a rolled-up trait.
 Example: SELECT analytics._apply_group_changes();
 */
 DECLARE
@@ -20,11 +22,20 @@ DECLARE
   v_days          date[];
 BEGIN
   WITH changed AS (
-    UPDATE analytics.users u SET rolled_group = u.traits ->> 'group'
-     WHERE (u.traits ->> 'group') IS DISTINCT FROM u.rolled_group
-    RETURNING u.project_id, u.user_id
+    -- users_traits_changed_idx finds them; o is each row as it was.
+    UPDATE analytics.users u SET rolled_traits = u.traits
+      FROM analytics.users o
+     WHERE u.traits IS DISTINCT FROM u.rolled_traits
+       AND o.project_id = u.project_id AND o.user_id = u.user_id
+    RETURNING u.project_id, u.user_id, o.rolled_traits AS before, u.traits AS after
   )
-  SELECT pg_catalog.array_agg(c.project_id), pg_catalog.array_agg(c.user_id) INTO v_projects, v_users FROM changed c;
+  SELECT pg_catalog.array_agg(c.project_id), pg_catalog.array_agg(c.user_id) INTO v_projects, v_users
+    FROM changed c
+   WHERE EXISTS (SELECT 1
+                   FROM (SELECT 'group'
+                         UNION ALL
+                         SELECT r.trait FROM analytics.trait_rollups r WHERE r.project_id = c.project_id) AS t(trait)
+                  WHERE (c.before ->> t.trait) IS DISTINCT FROM (c.after ->> t.trait));
   IF v_projects IS NULL THEN
     RETURN 0;
   END IF;
@@ -38,4 +49,4 @@ END
 $function$;
 
 COMMENT ON FUNCTION analytics._apply_group_changes() IS
-  'Internal: move users whose trait "group" changed to their new group in the daily group rollup.';
+  'Internal: move users whose rolled-up traits changed to their new values in the daily trait rollup.';

@@ -6,8 +6,9 @@ AS $function$
 /*
 Contract: make analytics.rollup_daily_groups of the given (project, local
   day) pairs equal to the daily per-user rollup (rollup_daily_users) of
-  those days grouped by each user's rolled-up group (users.rolled_group:
-  the trait "group" as of the last refresh_rollups(); NULL without one).
+  those days grouped, for each rolled-up trait of the project ("group",
+  and those of analytics.trait_rollups), by each user's value of it as of
+  the last refresh_rollups() (users.rolled_traits; NULL without one).
   The caller holds the refresh_rollups advisory lock.
 Parameters: projects[i], days[i]: the i-th project day. Duplicates are fine.
 Returns: the number of group rows written.
@@ -19,16 +20,20 @@ BEGIN
   DELETE FROM analytics.rollup_daily_groups r
    USING (SELECT DISTINCT k.project_id, k.day FROM unnest(projects, days) AS k(project_id, day)) k
    WHERE r.project_id = k.project_id AND r.day = k.day;
-  INSERT INTO analytics.rollup_daily_groups (project_id, day, group_value, users, events, sessions)
-  SELECT d.project_id, d.day, u.rolled_group, pg_catalog.count(*), pg_catalog.sum(d.events), pg_catalog.sum(d.sessions)
+  INSERT INTO analytics.rollup_daily_groups (project_id, trait, day, group_value, users, events, sessions)
+  SELECT d.project_id, t.trait, d.day, u.rolled_traits ->> t.trait,
+         pg_catalog.count(*), pg_catalog.sum(d.events), pg_catalog.sum(d.sessions)
     FROM (SELECT DISTINCT k.project_id, k.day FROM unnest(projects, days) AS k(project_id, day)) k
+   CROSS JOIN LATERAL (SELECT 'group'
+                       UNION ALL
+                       SELECT r.trait FROM analytics.trait_rollups r WHERE r.project_id = k.project_id) AS t(trait)
     JOIN analytics.rollup_daily_users d ON d.project_id = k.project_id AND d.day = k.day
     LEFT JOIN analytics.users u ON u.project_id = d.project_id AND u.user_id = d.user_id
-   GROUP BY d.project_id, d.day, u.rolled_group;
+   GROUP BY d.project_id, t.trait, d.day, u.rolled_traits ->> t.trait;
   GET DIAGNOSTICS v_rows = ROW_COUNT;
   RETURN v_rows;
 END
 $function$;
 
 COMMENT ON FUNCTION analytics._recompute_group_days(text[], date[]) IS
-  'Internal: recompute the daily group rollup of (project, day) pairs from the daily per-user rollup.';
+  'Internal: recompute the daily trait rollup of (project, day) pairs from the daily per-user rollup.';

@@ -16,12 +16,8 @@ Security: SECURITY DEFINER; EXECUTE for analytics_admin.
 Example: SELECT analytics.drop_funnel('signup', project_id => 'acme');
 */
 DECLARE
-  v_project text := analytics._resolve_project(drop_funnel.project_id);
+  v_project text := analytics._admin_project(drop_funnel.project_id, 'drop_funnel');
 BEGIN
-  IF v_project IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'drop_funnel needs a project',
-      HINT = 'project_id => ''acme''';
-  END IF;
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('analytics.refresh_rollups'));
   DELETE FROM analytics.funnels f WHERE f.project_id = v_project AND f.funnel_id = drop_funnel.funnel_id;
   RETURN FOUND;

@@ -18,10 +18,10 @@ Contract: seed 001's daily group stats (analytics_daily_group_stats): per day
   and value of a user trait (set by identify(), e.g. {"group": "acme"}):
   active users, their events and sessions. Users without the trait fall
   under null.
-  - trait 'group' (the default) is rolled up: read from
-    analytics.rollup_daily_groups, each user in the group their trait named
-    at the last refresh_rollups() (a change of group moves all of the
-    user's days there, every minute with pg_cron).
+  - the trait 'group' (the default), and any trait an admin rolled up with
+    save_trait_rollup(), is read from analytics.rollup_daily_groups, each
+    user under the value their trait had at the last refresh_rollups() (a
+    change moves all of the user's days, every minute with pg_cron).
   - any other trait: the daily per-user rollup joined to the users' traits
     as they are now; its cost grows with the user-days of the range.
 Parameters: from_day <= to_day (at most 400 days); trait: the trait key;
@@ -36,13 +36,15 @@ DECLARE
   v_result  jsonb;
 BEGIN
   PERFORM analytics._check_day_range(from_day, to_day);
-  IF trait = 'group' THEN
+  IF trait = 'group' OR EXISTS (SELECT 1 FROM analytics.trait_rollups r
+                                 WHERE r.project_id = v_project AND r.trait = group_stats.trait) THEN
     SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
              'day', g.day, 'group', g.group_value, 'users', g.users, 'events', g.events, 'sessions', g.sessions)
              ORDER BY g.day DESC, g.events DESC, g.group_value), '[]')
       INTO v_result
       FROM analytics.rollup_daily_groups g
-     WHERE (v_project IS NULL OR g.project_id = v_project) AND g.day BETWEEN from_day AND to_day;
+     WHERE (v_project IS NULL OR g.project_id = v_project) AND g.trait = group_stats.trait
+       AND g.day BETWEEN from_day AND to_day;
     RETURN v_result;
   END IF;
   SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(

@@ -32,15 +32,11 @@ Example: SELECT analytics.save_funnel('signup', ARRAY['pageview=/pricing', 'clic
                                       within => '1 hour', project_id => 'acme');
 */
 DECLARE
-  v_project text := analytics._resolve_project(save_funnel.project_id);
+  v_project text := analytics._admin_project(save_funnel.project_id, 'save_funnel');
   v_within  interval := analytics._funnel_window(within);
   v_written record;
 BEGIN
   PERFORM analytics._funnel_steps(steps);  -- 22023 for bad steps
-  IF v_project IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'save_funnel needs a project',
-      HINT = 'project_id => ''acme''';
-  END IF;
   IF funnel_id IS NULL OR funnel_id !~ '^[a-z0-9][a-z0-9_.:-]{0,63}$' THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('invalid funnel name %L', funnel_id),
       HINT = 'Lower case letters, digits and _ . : -, at most 64 characters, e.g. ''pricing-to-signup''.';
