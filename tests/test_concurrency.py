@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 from tests.conftest import track_events
@@ -54,3 +55,25 @@ def test_two_connections_sending_overlapping_batches(dsn, conn):
     assert all(r["rejected"] == [] for r in results)
     row = conn.execute("SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM analytics.events").fetchone()
     assert row == {"n": 600, "d": 600}
+
+
+def test_saving_a_funnel_or_a_trait_rollup_waits_for_a_running_refresh(dsn, conn):
+    """save_funnel(), drop_funnel(), save_trait_rollup() and drop_trait_rollup() take the rollup job's lock:
+    they never fill a rollup while a refresh is rewriting it, nor delete a funnel under it."""
+    now = datetime.now(UTC)
+    track_events(conn, [{"session_id": "s1", "event_type": "signup", "occurred_at": now.isoformat()}])
+    calls = [
+        "SELECT analytics.save_funnel('signup', ARRAY['signup'], project_id => 'default')",
+        "SELECT analytics.drop_funnel('signup', project_id => 'default')",
+        "SELECT analytics.save_trait_rollup('plan', project_id => 'default')",
+        "SELECT analytics.drop_trait_rollup('plan', project_id => 'default')",
+    ]
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as refreshing:
+        with refreshing.transaction():
+            refreshing.execute("SELECT analytics.refresh_rollups()")
+            for statement in calls:
+                with pytest.raises(psycopg.errors.LockNotAvailable), conn.transaction():
+                    conn.execute("SET LOCAL lock_timeout = '100ms'")
+                    conn.execute(statement)
+        for statement in calls:  # the refresh committed: each goes through
+            conn.execute(statement)
