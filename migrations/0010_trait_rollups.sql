@@ -2,7 +2,7 @@
 -- (save_trait_rollup()), not only the trait "group", so that group_stats()
 -- reads a few rows per day for those traits too.
 -- depends: 0009_saved_funnels
--- sql-checksum: d3c746ae456be8006cf7b380ff8e0341a2de03de35e0f01e9d9223947a5d30c0
+-- sql-checksum: f13c8e8bb9450c7b2bb02e2acd7cf6e3c97d53b42018ac8019d20885918bc36e
 --
 -- The rollup job used to compare each user's trait "group" with the one it
 -- last rolled up (users.rolled_group). It now keeps the user's whole traits

@@ -23,9 +23,12 @@ BEGIN
     SELECT _recompute_funnel_hours.project_id, _recompute_funnel_hours.funnel_id, h.bucket, r.step,
            pg_catalog.date_trunc('hour', r.at, 'UTC'), pg_catalog.count(*)
       FROM (SELECT DISTINCT b AS bucket FROM unnest(hours) AS b) h
-      JOIN analytics.funnel_sessions fs
-        ON fs.project_id = _recompute_funnel_hours.project_id AND fs.funnel_id = _recompute_funnel_hours.funnel_id
-       AND fs.entered_at >= h.bucket AND fs.entered_at < h.bucket + interval '1 hour'
+     CROSS JOIN LATERAL (  -- one index range per hour (OFFSET 0: never a scan of the whole funnel)
+       SELECT fs.reached_at FROM analytics.funnel_sessions fs
+        WHERE fs.project_id = _recompute_funnel_hours.project_id AND fs.funnel_id = _recompute_funnel_hours.funnel_id
+          AND fs.entered_at >= h.bucket AND fs.entered_at < h.bucket + interval '1 hour'
+       OFFSET 0
+     ) fs
      CROSS JOIN LATERAL unnest(fs.reached_at) WITH ORDINALITY AS r(at, step)
      GROUP BY h.bucket, r.step, pg_catalog.date_trunc('hour', r.at, 'UTC');
   GET DIAGNOSTICS v_rows = ROW_COUNT;

@@ -46,8 +46,9 @@ Parameters:
   count_by    'session' (session_id) or 'user' (user_id; events without a
               user_id are left out)
   project_id  NULL: the caller's JWT project
-Returns: {"count_by", "within_s", "saved_funnel" (its name, or null: raw events), "steps": [{"step", "event_type", "name", "count",
-          "conversion_from_previous", "conversion_from_first"}], "conversion_rate"}
+Returns: {"count_by", "within_s", "saved_funnel" (its name, or null: raw events),
+          "steps": [{"step", "event_type", "name", "count", "conversion_from_previous",
+          "conversion_from_first"}], "conversion_rate"}
   Conversions are fractions between 0 and 1, null after a step nobody reached.
 Errors: 22023 no steps, more than 10, a step without a valid event type, a
   bad window, count_by or range; 42501 another tenant or no project claim.
