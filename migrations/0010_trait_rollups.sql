@@ -2,7 +2,7 @@
 -- (save_trait_rollup()), not only the trait "group", so that group_stats()
 -- reads a few rows per day for those traits too.
 -- depends: 0009_saved_funnels
--- sql-checksum: f13c8e8bb9450c7b2bb02e2acd7cf6e3c97d53b42018ac8019d20885918bc36e
+-- sql-checksum: cf3aaf24a9f02265bbce2bae63ce76dcf6de1e8c18fb28280d61b208a1efe62d
 --
 -- The rollup job used to compare each user's trait "group" with the one it
 -- last rolled up (users.rolled_group). It now keeps the user's whole traits

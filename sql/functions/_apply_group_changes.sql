@@ -32,9 +32,7 @@ BEGIN
   SELECT pg_catalog.array_agg(c.project_id), pg_catalog.array_agg(c.user_id) INTO v_projects, v_users
     FROM changed c
    WHERE EXISTS (SELECT 1
-                   FROM (SELECT 'group'
-                         UNION ALL
-                         SELECT r.trait FROM analytics.trait_rollups r WHERE r.project_id = c.project_id) AS t(trait)
+                   FROM analytics._rolled_up_traits(c.project_id) AS t(trait)
                   WHERE (c.before ->> t.trait) IS DISTINCT FROM (c.after ->> t.trait));
   IF v_projects IS NULL THEN
     RETURN 0;

@@ -52,8 +52,8 @@ Example: SELECT * FROM analytics._metrics_of_range('default', now() - interval '
 */
 DECLARE
   v_starts        timestamptz[] := coalesce(bucket_starts, ARRAY[from_ts]);
-  v_lo            timestamptz := pg_catalog.date_trunc('hour', from_ts, 'UTC');  -- first whole hour
-  v_hi            timestamptz := pg_catalog.date_trunc('hour', to_ts, 'UTC');    -- end of the last whole hour
+  v_lo            timestamptz;  -- first whole hour
+  v_hi            timestamptz;  -- end of the last whole hour
   v_cut           timestamptz[];  -- whole hours that a bucket start cuts
   v_by_quarters   timestamptz[];  -- ... of which every cut falls on a quarter hour
   v_raw_cut       timestamptz[];  -- ... whose events must be read from raw events
@@ -69,10 +69,7 @@ DECLARE
   v_raw_head_end    timestamptz;
   v_raw_tail_start  timestamptz;
 BEGIN
-  IF v_lo < from_ts THEN
-    v_lo := v_lo + interval '1 hour';
-  END IF;
-  v_hi := greatest(v_lo, v_hi);
+  SELECT w.first_hour, w.end_hour INTO v_lo, v_hi FROM analytics._whole_hours(from_ts, to_ts) w;
   SELECT coalesce(pg_catalog.array_agg(DISTINCT c.h), '{}'),
          coalesce(pg_catalog.array_agg(DISTINCT c.h) FILTER (WHERE c.all_on_quarters), '{}')
     INTO v_cut, v_by_quarters

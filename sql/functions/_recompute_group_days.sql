@@ -24,9 +24,7 @@ BEGIN
   SELECT d.project_id, t.trait, d.day, u.rolled_traits ->> t.trait,
          pg_catalog.count(*), pg_catalog.sum(d.events), pg_catalog.sum(d.sessions)
     FROM (SELECT DISTINCT k.project_id, k.day FROM unnest(projects, days) AS k(project_id, day)) k
-   CROSS JOIN LATERAL (SELECT 'group'
-                       UNION ALL
-                       SELECT r.trait FROM analytics.trait_rollups r WHERE r.project_id = k.project_id) AS t(trait)
+   CROSS JOIN LATERAL analytics._rolled_up_traits(k.project_id) AS t(trait)
     JOIN analytics.rollup_daily_users d ON d.project_id = k.project_id AND d.day = k.day
     LEFT JOIN analytics.users u ON u.project_id = d.project_id AND u.user_id = d.user_id
    GROUP BY d.project_id, t.trait, d.day, u.rolled_traits ->> t.trait;

@@ -91,11 +91,7 @@ BEGIN
            AND %1$s IS NOT NULL$q$, v_entity), 'counts')
       INTO v_counts USING v_project, v_steps.event_types, v_steps.names, from_ts, to_ts, v_within;
   ELSE
-    v_first := pg_catalog.date_trunc('hour', from_ts, 'UTC');
-    IF v_first < from_ts THEN
-      v_first := v_first + interval '1 hour';
-    END IF;
-    v_last := greatest(pg_catalog.date_trunc('hour', to_ts, 'UTC'), v_first);
+    SELECT w.first_hour, w.end_hour INTO v_first, v_last FROM analytics._whole_hours(from_ts, to_ts) w;
     -- Sessions that entered before from_ts (their saved walk starts there)
     -- and have a step-1 event at or after it: walked again below.
     -- (Open sessions are found by the GiST index alone, in every tenant, then

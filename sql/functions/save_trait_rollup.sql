@@ -8,7 +8,8 @@ AS $function$
 Contract: roll up a user trait of one project per day, as the trait "group"
   always is, so that group_stats(trait => ...) reads analytics.rollup_daily_groups
   instead of joining every user-day of its range to the users' traits. Fills
-  every day of the daily per-user rollup now; from then on the rollup job
+  every day of the daily per-user rollup now (all its rolled-up traits are
+  recomputed with it, as the job does); from then on the rollup job
   keeps it, and moves a user whose value of the trait changes. Saving a
   trait already rolled up fills it again. Each rolled-up trait adds rows per
   day and distinct value: roll up traits with few values (a plan, a
@@ -33,16 +34,10 @@ BEGIN
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('analytics.refresh_rollups'));
   INSERT INTO analytics.trait_rollups (project_id, trait) VALUES (v_project, save_trait_rollup.trait)
   ON CONFLICT ON CONSTRAINT trait_rollups_pkey DO UPDATE SET saved_at = excluded.saved_at;
-  DELETE FROM analytics.rollup_daily_groups g WHERE g.project_id = v_project AND g.trait = save_trait_rollup.trait;
-  INSERT INTO analytics.rollup_daily_groups (project_id, trait, day, group_value, users, events, sessions)
-  SELECT v_project, save_trait_rollup.trait, d.day, u.rolled_traits ->> save_trait_rollup.trait,
-         pg_catalog.count(*), pg_catalog.sum(d.events), pg_catalog.sum(d.sessions)
-    FROM analytics.rollup_daily_users d
-    LEFT JOIN analytics.users u ON u.project_id = d.project_id AND u.user_id = d.user_id
-   WHERE d.project_id = v_project
-   GROUP BY d.day, u.rolled_traits ->> save_trait_rollup.trait;
-  GET DIAGNOSTICS v_rows = ROW_COUNT;
-  SELECT pg_catalog.count(DISTINCT g.day) INTO v_days
+  -- Every day of the project again, through the job's own recompute.
+  PERFORM analytics._recompute_group_days(pg_catalog.array_agg(d.project_id), pg_catalog.array_agg(d.day))
+     FROM (SELECT DISTINCT x.project_id, x.day FROM analytics.rollup_daily_users x WHERE x.project_id = v_project) d;
+  SELECT pg_catalog.count(DISTINCT g.day), pg_catalog.count(*) INTO v_days, v_rows
     FROM analytics.rollup_daily_groups g WHERE g.project_id = v_project AND g.trait = save_trait_rollup.trait;
   RETURN pg_catalog.jsonb_build_object('project_id', v_project, 'trait', trait, 'days', v_days, 'rows', v_rows);
 END

@@ -60,11 +60,7 @@ BEGIN
       HINT = 'Dimensions: page, entry_page, exit_page, event_type, tool, click_target, name, experiment, property:<key>.';
   END IF;
 
-  v_lo := pg_catalog.date_trunc('hour', from_ts, 'UTC');
-  IF v_lo < from_ts THEN
-    v_lo := v_lo + interval '1 hour';
-  END IF;
-  v_hi := greatest(v_lo, pg_catalog.date_trunc('hour', to_ts, 'UTC'));
+  SELECT w.first_hour, w.end_hour INTO v_lo, v_hi FROM analytics._whole_hours(from_ts, to_ts) w;
 
   IF dimension = 'experiment' THEN
     -- Whole hours from the hourly exposure counts, the partial hours at both
