@@ -6,8 +6,9 @@ AS $function$
 /*
 Contract: rebuild the rows of analytics.sessions for the given sessions by
   merging their per-hour facts (analytics.session_hours): first and last
-  event, event count, the user, the entry page (first pageview) and exit
-  page (last pageview). A session with no facts left is removed. Then keep
+  event, event count, the user, the entry page (first pageview), exit
+  page (last pageview) and path (its events' key characters in time order,
+  for funnel()). A session with no facts left is removed. Then keep
   what depends on them current:
   - previous_first_seen, the link from each visit to its user's previous
     visit in (first_seen, session_id) order, for every user whose visits
@@ -56,12 +57,13 @@ BEGIN
     SELECT DISTINCT u.project_id, u.session_id FROM unnest(projects, session_ids) AS u(project_id, session_id)
   ), merged AS (
     INSERT INTO analytics.sessions
-           (project_id, session_id, user_id, first_seen, last_seen, event_count, entry_page, exit_page)
+           (project_id, session_id, user_id, first_seen, last_seen, event_count, entry_page, exit_page, path)
     SELECT h.project_id, h.session_id,
            (pg_catalog.array_agg(h.user_id ORDER BY h.last_at DESC) FILTER (WHERE h.user_id IS NOT NULL))[1],
            pg_catalog.min(h.first_at), pg_catalog.max(h.last_at), pg_catalog.sum(h.events),
            (pg_catalog.array_agg(h.entry_page ORDER BY h.entry_at) FILTER (WHERE h.entry_at IS NOT NULL))[1],
-           (pg_catalog.array_agg(h.exit_page ORDER BY h.exit_at DESC) FILTER (WHERE h.exit_at IS NOT NULL))[1]
+           (pg_catalog.array_agg(h.exit_page ORDER BY h.exit_at DESC) FILTER (WHERE h.exit_at IS NOT NULL))[1],
+           CASE WHEN pg_catalog.bool_and(h.path IS NOT NULL) THEN pg_catalog.string_agg(h.path, '' ORDER BY h.bucket) END
       FROM keys k
      CROSS JOIN LATERAL (
        -- One index probe per session (OFFSET 0 keeps the planner from
@@ -72,7 +74,8 @@ BEGIN
      GROUP BY h.project_id, h.session_id
     ON CONFLICT (project_id, session_id) DO UPDATE
        SET user_id = excluded.user_id, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-           event_count = excluded.event_count, entry_page = excluded.entry_page, exit_page = excluded.exit_page
+           event_count = excluded.event_count, entry_page = excluded.entry_page, exit_page = excluded.exit_page,
+           path = excluded.path
     RETURNING project_id, session_id, user_id, first_seen, previous_first_seen
   )
   SELECT pg_catalog.count(*), pg_catalog.array_agg(m.project_id), pg_catalog.array_agg(m.session_id),

@@ -6,12 +6,13 @@ AS $function$
 /*
 Contract: make every rollup row of the given (project, UTC hour) buckets
   equal to a GROUP BY over the raw events of those buckets, and bring the
-  facts that depend on them up to date: the sessions (and their walks through
-  saved funnels) and experiment sessions
-  seen in those buckets (before or after), their experiments' variant
+  facts that depend on them up to date: the sessions (with their paths, and
+  their walks through saved funnels) and experiment sessions seen in those
+  buckets (before or after), their experiments' variant
   totals, and the project days (in each project's time zone) that the
   buckets overlap, and the first/last seen of their users (analytics.users,
-  only ever widened). Rows of a bucket whose events are all gone are removed.
+  only ever widened), and the event keys seen (analytics.event_keys). Rows
+  of a bucket whose events are all gone are removed.
   The marks of those buckets (analytics.dirty_buckets) are read before the
   recompute and exactly those are deleted after it: a mark written
   meanwhile stays for the next run. Every caller (refresh_rollups,
@@ -47,6 +48,8 @@ DECLARE
   v_day_buckets  timestamptz[];
   v_lo           timestamptz;
   v_hi           timestamptz;
+  -- Session paths are kept in a UTF-8 database (their characters are U+0800 and up).
+  v_paths        boolean := pg_catalog.getdatabaseencoding() = 'UTF8';
 BEGIN
   SELECT pg_catalog.array_agg(b.p), pg_catalog.array_agg(b.h)
     INTO v_projects, v_buckets
@@ -115,7 +118,14 @@ BEGIN
            pg_catalog.count(DISTINCT ev.session_id), pg_catalog.count(DISTINCT ev.user_id),
            pg_catalog.sum(ev.value), pg_catalog.count(ev.value)
       FROM ev GROUP BY ev.project_id, ev.bucket, ev.event_type, ev.name
-    RETURNING 1
+    RETURNING project_id, event_type, name
+  ),
+  keys AS (
+    -- Every key seen, with its character in session paths (see session_facts).
+    INSERT INTO analytics.event_keys (project_id, event_type, name, code)
+    SELECT DISTINCT h.project_id, h.event_type, h.name, analytics._event_key_char(h.event_type, h.name)
+      FROM hourly h WHERE v_paths
+    ON CONFLICT DO NOTHING
   ),
   totals AS (
     INSERT INTO analytics.rollup_hourly_totals
@@ -152,7 +162,8 @@ BEGIN
   ),
   session_facts AS (
     INSERT INTO analytics.session_hours
-           (project_id, session_id, bucket, user_id, events, first_at, last_at, entry_page, entry_at, exit_page, exit_at)
+           (project_id, session_id, bucket, user_id, events, first_at, last_at, entry_page, entry_at, exit_page, exit_at,
+            path)
     SELECT ev.project_id, ev.session_id, ev.bucket,
            (pg_catalog.array_agg(ev.user_id ORDER BY ev.occurred_at DESC, ev.event_id DESC)
               FILTER (WHERE ev.user_id IS NOT NULL))[1],
@@ -161,7 +172,11 @@ BEGIN
            pg_catalog.min(ev.occurred_at) FILTER (WHERE ev.event_type = 'pageview'),
            (pg_catalog.array_agg(ev.name ORDER BY ev.occurred_at DESC, ev.event_id DESC)
               FILTER (WHERE ev.event_type = 'pageview'))[1],
-           pg_catalog.max(ev.occurred_at) FILTER (WHERE ev.event_type = 'pageview')
+           pg_catalog.max(ev.occurred_at) FILTER (WHERE ev.event_type = 'pageview'),
+           -- The path: one character per event in time order; none when two
+           -- events share a timestamp (their order is not defined).
+           CASE WHEN v_paths AND pg_catalog.count(*) = pg_catalog.count(DISTINCT ev.occurred_at) THEN
+             pg_catalog.string_agg(analytics._event_key_char(ev.event_type, ev.name), '' ORDER BY ev.occurred_at) END
       FROM ev GROUP BY ev.project_id, ev.session_id, ev.bucket
     RETURNING project_id, session_id
   ),

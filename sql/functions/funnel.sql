@@ -26,7 +26,7 @@ Contract: how many sessions (or users) reach each step of an ordered
   reached step k-1 (the earliest such event is taken), at most `within`
   after its entry. Every event counted lies in the range. The window is
   taken in seconds ('1 day' is 86,400 s in every time zone).
-  Two ways to the same counts:
+  Three ways to the same counts, the first that applies:
   - a funnel saved with save_funnel() (the same steps and window), counted
     by session, from a range that starts within the hourly retention: the
     hourly rollup adds up the sessions that entered in the range's whole
@@ -35,6 +35,19 @@ Contract: how many sessions (or users) reach each step of an ordered
     entered before the range and enter again inside it (these are walked
     again over their raw events in the range). As of the last
     refresh_rollups(), as every rollup.
+  - any other funnel counted by session, in a project, from a range that
+    starts within the raw retention: from the session paths
+    (analytics.sessions.path, one character per event key). A session that
+    starts in the range reaches step k when its path matches a LIKE (or a
+    regular expression, for a step that is a type only) of the first k
+    steps' characters: exact when all its events lie in the range, none
+    share a timestamp, and it lasts no longer than the window. Every other
+    session that may count is walked over its raw events: those that start
+    before the range and end in it, end after it, tie, last longer than the
+    window, or have events in an hour written since the last
+    refresh_rollups(). So the counts are those of the raw events now, not
+    as of the last refresh. Not when another key of the project shares a
+    step's character (_funnel_step_patterns).
   - otherwise from raw events: the cost grows with the number of step
     events in the range. This runs with enable_nestloop = off: the planner
     estimates the step CTEs at a few rows, and a nested loop over 48k x 15k
@@ -46,7 +59,8 @@ Parameters:
   count_by    'session' (session_id) or 'user' (user_id; events without a
               user_id are left out)
   project_id  NULL: the caller's JWT project
-Returns: {"count_by", "within_s", "saved_funnel" (its name, or null: raw events),
+Returns: {"count_by", "within_s", "saved_funnel" (its name, or null),
+          "source" ('saved_funnel', 'session_paths' or 'raw_events'),
           "steps": [{"step", "event_type", "name", "count", "conversion_from_previous",
           "conversion_from_first"}], "conversion_rate"}
   Conversions are fractions between 0 and 1, null after a step nobody reached.
@@ -67,6 +81,10 @@ DECLARE
   v_first   timestamptz;  -- the first whole hour of the range
   v_last    timestamptz;  -- the end of its last whole hour
   v_again   text[];       -- sessions that entered before from_ts and may enter again
+  v_operator text;        -- session paths: LIKE (~~) or a regular expression (~)
+  v_patterns text[];      -- per step, the paths that reach it (_funnel_step_patterns)
+  v_walk     text[];      -- sessions that straddle from_ts or changed since the last refresh
+  v_unanswered text[];    -- sessions starting in the range that their path cannot answer
 BEGIN
   PERFORM analytics._check_time_range(from_ts, to_ts);
   v_entity := CASE count_by WHEN 'session' THEN 'e.session_id' WHEN 'user' THEN 'e.user_id' END;
@@ -79,8 +97,61 @@ BEGIN
     SELECT f.funnel_id INTO v_saved FROM analytics.funnels f
      WHERE f.project_id = v_project AND f.steps = funnel.steps AND f.within = v_within;
   END IF;
+  IF count_by = 'session' AND v_project IS NOT NULL AND v_saved IS NULL
+     AND from_ts >= pg_catalog.now() - pg_catalog.make_interval(days => analytics._setting('raw_retention_days')::integer) THEN
+    SELECT p.operator, p.patterns INTO v_operator, v_patterns
+      FROM analytics._funnel_step_patterns(v_project, v_steps.event_types, v_steps.names) p;
+  END IF;
 
-  IF v_saved IS NULL THEN
+  IF v_saved IS NULL AND v_patterns IS NOT NULL THEN
+    -- Sessions whose path cannot answer: walked over their raw events.
+    -- First those open at from_ts (found by the GiST index alone, in every
+    -- tenant, then filtered), and those with events in an hour written since
+    -- the last refresh_rollups() (their raw events now, and their facts as of
+    -- that refresh: a session whose events there were deleted is one too).
+    WITH open AS MATERIALIZED (
+      SELECT s.project_id, s.session_id, s.first_seen FROM analytics.sessions s
+       WHERE pg_catalog.tstzrange(s.first_seen, s.last_seen, '[]') @> from_ts AND s.last_seen > s.first_seen
+    ), dirty AS MATERIALIZED (
+      SELECT DISTINCT d.bucket FROM analytics.dirty_buckets d
+       WHERE d.project_id = v_project AND d.bucket > from_ts - interval '1 hour' AND d.bucket < to_ts
+    )
+    SELECT pg_catalog.array_agg(DISTINCT w.session_id) INTO v_walk
+      FROM (SELECT o.session_id FROM open o WHERE o.project_id = v_project AND o.first_seen < from_ts
+            UNION ALL
+            SELECT e.session_id FROM dirty d
+             CROSS JOIN LATERAL (
+               SELECT x.session_id FROM analytics.events x
+                WHERE x.project_id = v_project AND x.occurred_at >= d.bucket AND x.occurred_at < d.bucket + interval '1 hour'
+                  AND x.session_id IS NOT NULL
+               OFFSET 0) e
+            UNION ALL
+            SELECT h.session_id FROM dirty d
+              JOIN analytics.session_hours h ON h.project_id = v_project AND h.bucket = d.bucket) w;
+    -- Every other session that starts in the range: its path answers when
+    -- all its events lie in the range, none share a timestamp, and its
+    -- duration is within the window (which then never cuts it); the rest
+    -- are walked too.
+    EXECUTE pg_catalog.format($q$
+        SELECT ARRAY[%s], pg_catalog.array_agg(s.session_id) FILTER (WHERE NOT s.answers)
+          FROM (SELECT x.session_id, x.path,
+                       (x.last_seen < $3 AND x.path IS NOT NULL AND x.last_seen - x.first_seen <= $4) AS answers
+                  FROM analytics.sessions x
+                 WHERE x.project_id = $1 AND x.first_seen >= $2 AND x.first_seen < $3
+                   AND NOT EXISTS (SELECT 1 FROM unnest($5::text[]) AS w(session_id) WHERE w.session_id = x.session_id)
+               ) s$q$,
+        (SELECT pg_catalog.string_agg(
+                  pg_catalog.format('pg_catalog.count(*) FILTER (WHERE s.answers AND s.path COLLATE "C" %s $6[%s])',
+                                    v_operator, k), ', ' ORDER BY k)
+           FROM pg_catalog.generate_series(1, v_n) AS k))
+      INTO v_counts, v_unanswered
+      USING v_project, from_ts, to_ts, v_within, coalesce(v_walk, '{}'), v_patterns;
+    SELECT pg_catalog.array_agg(c.n + w.n ORDER BY c.k) INTO v_counts
+      FROM unnest(v_counts) WITH ORDINALITY AS c(n, k)
+      JOIN unnest(analytics._funnel_walk_sessions(v_n, v_project, v_steps.event_types, v_steps.names, from_ts, to_ts,
+                                                  v_within, coalesce(v_walk, '{}') || coalesce(v_unanswered, '{}')))
+             WITH ORDINALITY AS w(n, k) ON w.k = c.k;
+  ELSIF v_saved IS NULL THEN
     EXECUTE analytics._funnel_sql(v_n, pg_catalog.format($q$
         SELECT CASE WHEN $1 IS NULL THEN pg_catalog.length(e.project_id) || ':' || e.project_id ELSE '' END || %1$s AS entity,
                e.occurred_at AS at, s.i
@@ -104,18 +175,8 @@ BEGIN
     SELECT pg_catalog.array_agg(o.session_id) INTO v_again
       FROM open o
      WHERE o.project_id = v_project AND o.funnel_id = v_saved AND o.last_entry_at >= from_ts;
-    EXECUTE analytics._funnel_sql(v_n, $q$
-        SELECT k.session_id AS entity, e.occurred_at AS at, s.i
-          FROM unnest($7::text[]) AS k(session_id)
-         CROSS JOIN LATERAL (
-           SELECT x.occurred_at, x.event_type, x.name FROM analytics.events x
-            WHERE x.project_id = $1 AND x.session_id = k.session_id AND x.occurred_at >= $4 AND x.occurred_at < $5
-            OFFSET 0  -- one index probe per session and partition, never a join over the range
-         ) e
-          JOIN unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(event_type, name, i)
-            ON e.event_type = s.event_type AND (s.name IS NULL OR e.name = s.name)$q$, 'counts')
-      INTO v_counts USING v_project, v_steps.event_types, v_steps.names, from_ts, to_ts, v_within,
-                          coalesce(v_again, '{}');
+    v_counts := analytics._funnel_walk_sessions(v_n, v_project, v_steps.event_types, v_steps.names,
+                                                from_ts, to_ts, v_within, v_again);
     -- The rest entered inside the range, and their saved walk is theirs
     -- there, cut at to_ts.
     SELECT pg_catalog.array_agg(v_counts[k] + coalesce(c.sessions, 0) ORDER BY k) INTO v_counts
@@ -156,6 +217,8 @@ BEGIN
     'count_by', count_by,
     'within_s', EXTRACT(epoch FROM v_within)::float8,
     'saved_funnel', v_saved,
+    'source', CASE WHEN v_saved IS NOT NULL THEN 'saved_funnel'
+                   WHEN v_patterns IS NOT NULL THEN 'session_paths' ELSE 'raw_events' END,
     'steps', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'step', steps[k], 'event_type', v_steps.event_types[k], 'name', v_steps.names[k],
                        'count', v_counts[k],

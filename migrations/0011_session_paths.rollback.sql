@@ -1,0 +1,8 @@
+-- Roll back 0011: funnels nobody saved walk raw events again.
+DROP FUNCTION IF EXISTS analytics._event_key_char(text, text);
+DROP FUNCTION IF EXISTS analytics._funnel_step_patterns(text, text[], text[]);
+DROP FUNCTION IF EXISTS analytics._funnel_walk_sessions(integer, text, text[], text[], timestamptz, timestamptz, interval, text[]);
+DROP INDEX analytics.sessions_open_idx;
+ALTER TABLE analytics.sessions DROP COLUMN path;
+ALTER TABLE analytics.session_hours DROP COLUMN path;
+DROP TABLE analytics.event_keys;

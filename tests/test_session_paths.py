@@ -1,0 +1,302 @@
+"""Session paths: funnel() answers funnels nobody saved from analytics.sessions.path.
+
+A session's path is its events' key characters in time order. The answers must equal
+the raw-event oracle at every moment: with batches refreshed or not yet, events deleted,
+two tenants, ties, sessions longer than the window and ranges that cut sessions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import acting_as, track_events
+from tests.test_metrics_and_funnel import (
+    BASE,
+    expected_funnel,
+    generated_event,
+    stored_events,
+    to_documents,
+)
+from tests.test_saved_funnels import STEP_CHOICES
+
+
+def funnel_of(conn, steps, from_ts, to_ts, within, project="default") -> dict[str, Any]:
+    return conn.execute(
+        "SELECT analytics.funnel(steps => %s, from_ts => %s, to_ts => %s, within => %s, project_id => %s) AS r",
+        (steps, from_ts, to_ts, within, project),
+    ).fetchone()["r"]
+
+
+def key_char(conn, event_type: str, name: str | None) -> str:
+    return conn.execute("SELECT analytics._event_key_char(%s, %s) AS c", (event_type, name)).fetchone()["c"]
+
+
+def ev(session: str, at: datetime, kind: str, name: str | None = None, project: str = "default") -> dict:
+    return {
+        "project_id": project,
+        "session_id": session,
+        "event_type": kind,
+        "name": name,
+        "occurred_at": at.isoformat(),
+    }
+
+
+AT = BASE + timedelta(hours=2)
+
+
+# ---------------------------------------------------------------- fixed cases
+
+
+def test_the_rollup_job_keeps_each_sessions_path(conn):
+    """One character per event in time order, across hours; none for a session with a tie."""
+    track_events(
+        conn,
+        [
+            ev("a", AT + timedelta(minutes=50), "click", "cta"),  # out of order on purpose
+            ev("a", AT, "pageview", "/"),
+            ev("a", AT + timedelta(minutes=70), "conversion"),  # the next hour
+            ev("tie", AT, "pageview", "/"),
+            ev("tie", AT, "click", "cta"),
+        ],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    paths = {
+        r["session_id"]: r["path"] for r in conn.execute("SELECT session_id, path FROM analytics.sessions").fetchall()
+    }
+    chars = [key_char(conn, "pageview", "/"), key_char(conn, "click", "cta"), key_char(conn, "conversion", None)]
+    assert paths == {"a": "".join(chars), "tie": None}
+    keys = conn.execute("SELECT event_type, name, code FROM analytics.event_keys ORDER BY 1, 2").fetchall()
+    assert [(k["event_type"], k["name"], k["code"]) for k in keys] == [
+        ("click", "cta", chars[1]),
+        ("conversion", None, chars[2]),
+        ("pageview", "/", chars[0]),
+    ]
+
+    # A funnel over them: the path answers "a", the tie is walked over its events.
+    steps = ["pageview=/", "click", "conversion"]
+    got = funnel_of(conn, steps, AT - timedelta(hours=1), AT + timedelta(hours=3), timedelta(hours=2))
+    assert got["source"] == "session_paths" and got["saved_funnel"] is None
+    assert [s["count"] for s in got["steps"]] == [2, 1, 1]  # the tie's click is not after its pageview
+
+
+def test_events_not_yet_rolled_up_count_at_once(conn):
+    """Sessions with events in an hour written (or deleted) since the last refresh are walked
+    over raw events: the answer is the raw one now, not as of the last refresh."""
+    steps, within = ["pageview=/", "click=cta"], timedelta(hours=1)
+    track_events(conn, [ev("a", AT, "pageview", "/"), ev("b", AT, "pageview", "/")])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    window = (AT - timedelta(hours=1), AT + timedelta(hours=2))
+
+    def counts() -> list[int]:
+        got = funnel_of(conn, steps, *window, within)
+        assert got["source"] == "session_paths"
+        return [s["count"] for s in got["steps"]]
+
+    assert counts() == [2, 0]
+    track_events(conn, [ev("a", AT + timedelta(minutes=5), "click", "cta"), ev("c", AT, "pageview", "/")])
+    assert counts() == [3, 1]  # before any refresh
+    conn.execute("DELETE FROM analytics.events WHERE session_id = 'b'")
+    assert counts() == [2, 1]  # b's path is still stored, its events are gone
+    conn.execute("SELECT analytics.refresh_rollups()")
+    assert counts() == [2, 1]
+
+
+def test_a_step_character_shared_with_another_key_reads_raw_events(conn):
+    """The characters are a hash: a key that shares a step's character sends funnel() to raw events."""
+    steps, within = ["pageview=/", "click=cta"], timedelta(hours=1)
+    track_events(conn, [ev("a", AT, "pageview", "/"), ev("a", AT + timedelta(minutes=1), "click", "cta")])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    window = (AT - timedelta(hours=1), AT + timedelta(hours=1))
+    assert funnel_of(conn, steps, *window, within)["source"] == "session_paths"
+    # Stand in for keys whose hash meets the step's: the same character, another name, another type.
+    share = "INSERT INTO analytics.event_keys (project_id, event_type, name, code) VALUES ('default', %s, %s, %s)"
+    conn.execute(share, ("click", "other", key_char(conn, "click", "cta")))
+    got = funnel_of(conn, steps, *window, within)
+    assert got["source"] == "raw_events" and [s["count"] for s in got["steps"]] == [1, 1]
+    # A step 'click' takes in both clicks: their sharing a character does not matter there.
+    got = funnel_of(conn, ["pageview", "click"], *window, within)
+    assert got["source"] == "session_paths" and [s["count"] for s in got["steps"]] == [1, 1]
+    # A key of another type does.
+    conn.execute(share, ("conversion", None, key_char(conn, "click", "cta")))
+    got = funnel_of(conn, ["pageview", "click"], *window, within)
+    assert got["source"] == "raw_events" and [s["count"] for s in got["steps"]] == [1, 1]
+    # Another tenant's keys are its own.
+    assert funnel_of(conn, steps, *window, within, project="other")["source"] == "session_paths"
+
+
+def test_a_reader_reads_paths_of_its_own_tenant_only(conn):
+    steps, within = ["pageview=/", "click=cta"], timedelta(hours=1)
+    for project, sessions in (("acme", ["a"]), ("other", ["x", "y"])):
+        track_events(
+            conn,
+            [
+                e
+                for s in sessions
+                for e in (
+                    ev(s, AT, "pageview", "/", project),
+                    ev(s, AT + timedelta(minutes=1), "click", "cta", project),
+                )
+            ],
+        )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    with acting_as(conn, "analytics_reader", {"project_id": "acme"}):
+        got = conn.execute(
+            "SELECT analytics.funnel(steps => %s, from_ts => %s, to_ts => %s, within => %s) AS r",
+            (steps, AT - timedelta(hours=1), AT + timedelta(hours=1), within),
+        ).fetchone()["r"]
+        assert got["source"] == "session_paths" and [s["count"] for s in got["steps"]] == [1, 1]
+    for table in ("analytics.event_keys", "analytics.sessions"):
+        with (
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+            acting_as(conn, "analytics_reader", {"project_id": "acme"}),
+        ):
+            conn.execute(f"SELECT path FROM {table}" if table.endswith("sessions") else f"SELECT code FROM {table}")
+
+
+# ---------------------------------------------------------------- generated streams
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    batches=st.lists(
+        st.tuples(st.lists(generated_event, min_size=1, max_size=20), st.booleans()), min_size=1, max_size=3
+    ),
+    steps=st.lists(st.sampled_from(STEP_CHOICES), min_size=1, max_size=4),
+    within_minutes=st.integers(min_value=1, max_value=3 * 24 * 60),
+    deleted_session=st.sampled_from([None, "s1", "s2", "s4"]),
+    deleted_before=st.integers(min_value=-26 * 60, max_value=26 * 60),
+    refreshed_after_delete=st.booleans(),
+    ranges=st.lists(
+        st.tuples(st.integers(min_value=-30 * 60, max_value=26 * 60), st.integers(min_value=1, max_value=54 * 60)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_generated_streams_give_exact_funnels_from_session_paths(
+    conn, batches, steps, within_minutes, deleted_session, deleted_before, refreshed_after_delete, ranges
+):
+    """Late and out-of-order batches, each refreshed or not, in two tenants, some events deleted
+    before or after the last refresh: funnel() from session paths equals the raw-event oracle."""
+    within = timedelta(minutes=within_minutes)
+    with conn.transaction(force_rollback=True):
+        for batch, refreshed in batches:
+            track_events(conn, to_documents(batch))
+            if refreshed:
+                conn.execute("SELECT analytics.refresh_rollups()")
+        if deleted_session is not None:
+            conn.execute(
+                "DELETE FROM analytics.events WHERE project_id = 'default' AND session_id = %s AND occurred_at < %s",
+                (deleted_session, BASE + timedelta(minutes=deleted_before)),
+            )
+            if refreshed_after_delete:
+                conn.execute("SELECT analytics.refresh_rollups()")
+        for project in ("default", "other"):
+            raw = stored_events(conn, project)
+            for start, length in ranges:
+                from_ts = BASE + timedelta(minutes=start, seconds=start % 7 * 5)
+                to_ts = from_ts + timedelta(minutes=length, seconds=length % 11 * 3)
+                got = funnel_of(conn, steps, from_ts, to_ts, within, project)
+                assert got["source"] == "session_paths"
+                want = expected_funnel(raw, steps, from_ts, to_ts, within, "session")
+                assert [s["count"] for s in got["steps"]] == want, (from_ts, to_ts)
+
+
+def test_sessions_inside_the_range_are_counted_from_their_paths_not_walked(conn):
+    """The point of paths: settled sessions inside the range are counted by LIKE, not walked over raw
+    events. Shown by changing raw events behind the rollup job's back (the marks of the change
+    deleted): the answer is still the paths' one, while the walk of the same sessions sees the change."""
+    sessions = [f"v{n}" for n in range(50)]
+    track_events(
+        conn,
+        [
+            e
+            for n, s in enumerate(sessions)
+            for e in (
+                ev(s, AT + timedelta(minutes=n), "pageview", "/"),
+                ev(s, AT + timedelta(minutes=n, seconds=30), "click", "cta"),
+            )
+        ],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    stats = conn.execute(
+        "SELECT count(*) FILTER (WHERE path IS NOT NULL) AS with_path, count(*) AS n FROM analytics.sessions"
+    ).fetchone()
+    assert stats == {"with_path": 50, "n": 50}
+    with conn.transaction(force_rollback=True):
+        conn.execute("UPDATE analytics.events SET name = 'elsewhere' WHERE event_type = 'click'")
+        conn.execute("DELETE FROM analytics.dirty_buckets")
+        window = (AT - timedelta(hours=1), AT + timedelta(hours=2))
+        got = funnel_of(conn, ["pageview=/", "click=cta"], *window, timedelta(hours=1))
+        assert got["source"] == "session_paths" and [s["count"] for s in got["steps"]] == [50, 50]
+        walked = conn.execute(
+            "SELECT analytics._funnel_walk_sessions(2, 'default', ARRAY['pageview', 'click'], ARRAY['/', 'cta'],"
+            " %s, %s, '1 hour', %s) AS c",
+            (*window, sessions),
+        ).fetchone()["c"]
+        assert walked == [50, 0]
+
+
+def test_a_session_longer_than_the_window_is_walked(conn):
+    """A path ignores time: a session lasting longer than the window is walked, so the window still cuts."""
+    start = datetime(2026, 11, 1, 5, tzinfo=UTC)
+    track_events(
+        conn,
+        [
+            ev("long", start, "pageview", "/"),
+            ev("long", start + timedelta(hours=2), "click", "cta"),
+            ev("short", start, "pageview", "/"),
+            ev("short", start + timedelta(minutes=20), "click", "cta"),
+        ],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    got = funnel_of(conn, ["pageview=/", "click=cta"], start, start + timedelta(hours=3), timedelta(hours=1))
+    assert got["source"] == "session_paths" and [s["count"] for s in got["steps"]] == [2, 1]
+
+
+def test_every_range_on_a_grid_matches_the_oracle(conn):
+    """Ranges starting and ending on and off the hour, cutting sessions at either end, around ties,
+    a session longer than the window and one with events written after the last refresh."""
+    at = datetime(2026, 11, 1, 10, tzinfo=UTC)
+
+    def e(session, minutes, kind, name=None):
+        return ev(session, at + timedelta(minutes=minutes), kind, name)
+
+    track_events(
+        conn,
+        [
+            e("in", 5, "pageview", "/"),
+            e("in", 20, "click", "cta"),
+            e("in", 25, "conversion"),
+            e("across", 50, "pageview", "/"),  # across 11:00, converts at 11:40
+            e("across", 70, "click", "cta"),
+            e("across", 100, "conversion"),
+            e("twice", 10, "pageview", "/"),  # enters again at 11:35
+            e("twice", 95, "pageview", "/"),
+            e("twice", 96, "click", "cta"),
+            e("backwards", 30, "click", "cta"),  # clicks before it enters
+            e("backwards", 40, "pageview", "/"),
+            e("long", 0, "pageview", "/"),  # 2.5 hours: longer than the window
+            e("long", 150, "click", "cta"),
+            e("tie", 60, "pageview", "/"),
+            e("tie", 60, "click", "cta"),
+            e("tie", 61, "click", "cta"),
+        ],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    # Written after the refresh, in an hour of its own with "long": both are walked over raw events.
+    track_events(conn, [e("fresh", 125, "pageview", "/"), e("fresh", 126, "click", "cta")])
+    steps, within = ["pageview=/", "click=cta", "conversion"], timedelta(hours=2)
+    raw = stored_events(conn, "default")
+    grid = [at + timedelta(minutes=m) for m in range(-20, 200, 15)]
+    for from_ts in grid:
+        for to_ts in (t for t in grid if t > from_ts):
+            got = funnel_of(conn, steps, from_ts, to_ts, within)
+            assert got["source"] == "session_paths"
+            want = expected_funnel(raw, steps, from_ts, to_ts, within, "session")
+            assert [s["count"] for s in got["steps"]] == want, (from_ts, to_ts)
