@@ -413,18 +413,33 @@ READ_CALLS: list[tuple[str, str]] = [
         " now() - interval '30 days', now())",
     ),
     (
-        "funnel(3 steps, last 24 hours), ad hoc",
+        "funnel(3 steps, last 24 hours), not saved: session paths",
         "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
         " now() - interval '1 day', now(), within => '12 hours')",
     ),
     (
-        "funnel(3 steps, last 30 days), ad hoc",
+        "funnel(3 steps, last 30 days), not saved: session paths",
         "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
         " now() - interval '30 days', now(), within => '12 hours')",
     ),
+    (
+        "funnel(3 steps, one a type only, last 30 days), not saved: session paths",
+        "SELECT analytics.funnel(ARRAY['pageview=/docs', 'api_call', 'conversion'],"
+        " now() - interval '30 days', now())",
+    ),
+    (
+        "funnel(3 steps, last 24 hours, count_by => 'user'): raw events",
+        "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
+        " now() - interval '1 day', now(), count_by => 'user')",
+    ),
+    (
+        "funnel(3 steps, last 30 days, count_by => 'user'): raw events",
+        "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
+        " now() - interval '30 days', now(), count_by => 'user')",
+    ),
 ]
 # The funnel a dashboard shows, saved so that funnel() answers it from rollups;
-# the "ad hoc" calls above ask for another window, which is not saved.
+# the "not saved" calls above ask for another window or other steps.
 SAVE_DASHBOARD_FUNNEL = (
     "SELECT analytics.save_funnel('landing-to-signup', ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
     " project_id => %s) AS result"
