@@ -424,8 +424,7 @@ READ_CALLS: list[tuple[str, str]] = [
     ),
     (
         "funnel(3 steps, one a type only, last 30 days), not saved: session paths",
-        "SELECT analytics.funnel(ARRAY['pageview=/docs', 'api_call', 'conversion'],"
-        " now() - interval '30 days', now())",
+        "SELECT analytics.funnel(ARRAY['pageview=/docs', 'api_call', 'conversion'], now() - interval '30 days', now())",
     ),
     (
         "funnel(3 steps, last 24 hours, count_by => 'user'): raw events",

@@ -117,6 +117,21 @@ def mismatches(conn) -> dict[str, tuple[list, list]]:
             ),
             expected_sessions(conn),
         ),
+        "sessions.path": (
+            _rows(conn, "SELECT project_id, session_id, path FROM analytics.sessions"),
+            expected_paths(conn),
+        ),
+        "event_keys": (
+            # Every key of the raw events, with its character (keys of deleted events may stay).
+            _rows(
+                conn,
+                "SELECT k.project_id, k.event_type, k.name, k.code = analytics._event_key_char(k.event_type, k.name)"
+                " FROM analytics.event_keys k WHERE EXISTS (SELECT 1 FROM analytics.events e"
+                " WHERE e.project_id = k.project_id AND e.event_type = k.event_type"
+                " AND e.name IS NOT DISTINCT FROM k.name)",
+            ),
+            _rows(conn, "SELECT DISTINCT project_id, event_type, name, true FROM analytics.events"),
+        ),
         "sessions.previous_first_seen": (
             _rows(conn, "SELECT project_id, session_id, previous_first_seen FROM analytics.sessions"),
             [(p, s, prev) for p, s, prev, *_ in _linked_visits(conn)],
@@ -194,6 +209,28 @@ def expected_sessions(conn) -> list[tuple]:
                 pages[-1]["name"] if pages else None,
             )
         )
+    return sorted(out, key=repr)
+
+
+def expected_paths(conn) -> list[tuple]:
+    """(project, session, path): the characters of the session's event keys in time order; none when
+    two of its events share a timestamp."""
+    chars = {
+        (t, n): c
+        for t, n, c in _rows(
+            conn,
+            "SELECT event_type, name, analytics._event_key_char(event_type, name)"
+            " FROM (SELECT DISTINCT event_type, name FROM analytics.events) k",
+        )
+    }
+    by_session: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for e in _events(conn):
+        by_session[(e["project_id"], e["session_id"])].append(e)
+    out = []
+    for (project, session), events in by_session.items():
+        times = [e["occurred_at"] for e in events]
+        tied = len(set(times)) < len(times)
+        out.append((project, session, None if tied else "".join(chars[(e["event_type"], e["name"])] for e in events)))
     return sorted(out, key=repr)
 
 

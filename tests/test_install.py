@@ -244,6 +244,37 @@ def test_upgrade_to_0008_links_the_visits_already_rolled_up(empty_database):
         assert mismatches(conn) == {}
 
 
+def test_upgrade_to_0011_gives_the_sessions_already_rolled_up_their_paths(empty_database):
+    """0011 adds session paths: on an install that already holds data, its backfill must give the
+    paths and event keys the rollup job would (checked by the oracle), ties included."""
+    dsn = empty_database()
+    install(dsn)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
+    events = [
+        {
+            "session_id": f"s{n // 2 % 7}",
+            "event_type": ("pageview", "click", "conversion")[n % 3],
+            "name": ("/", "/pricing", None, "cta")[n % 4],
+            # Events 5, 15, 25, ... share the timestamp of the one before, in the same session.
+            "occurred_at": (start + timedelta(minutes=37 * (n - (n % 10 == 5)))).isoformat(),
+        }
+        for n in range(60)
+    ]
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        track_events(conn, events)
+        conn.execute("SELECT analytics.refresh_rollups()")
+    yoyo("rollback", dsn, "--revision", "0011_session_paths")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('analytics.event_keys')").fetchone()[0] is None
+    yoyo("apply", dsn)
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        paths = conn.execute(
+            "SELECT count(*) FILTER (WHERE path IS NULL) AS tied, count(path) AS with_path FROM analytics.sessions"
+        ).fetchone()
+        assert paths["tied"] > 0 and paths["with_path"] > 0
+        assert mismatches(conn) == {}
+
+
 def _readme_recipes() -> list[tuple[str, str]]:
     """(statement, the output comment under it) for every SQL block of the README's Recipes section."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
