@@ -1,7 +1,7 @@
 -- 0011: session paths, so that funnel() answers funnels nobody saved from
 -- analytics.sessions instead of walking raw events.
 -- depends: 0010_trait_rollups
--- sql-checksum: 9a7e4c6ef3891e5cb3b2161ef8bf361d5740d5ec1d26d1c62216f5f02e2325f8
+-- sql-checksum: 513a2639e50a5da568b2e9a5b2138bd004db00e49701afbe3e0022179383a8b6
 --
 -- A session's path is its events in time order, one character per event key
 -- (analytics._event_key_char(event_type, name)), kept by the rollup job per

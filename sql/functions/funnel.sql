@@ -85,6 +85,8 @@ DECLARE
   v_patterns text[];      -- per step, the paths that reach it (_funnel_step_patterns)
   v_walk     text[];      -- sessions that straddle from_ts or changed since the last refresh
   v_unanswered text[];    -- sessions starting in the range that their path cannot answer
+  v_count_sql  text;      -- the count over session paths, FROM left open
+  v_walked_counts bigint[];  -- what that count gives for the sessions in v_walk
 BEGIN
   PERFORM analytics._check_time_range(from_ts, to_ts);
   v_entity := CASE count_by WHEN 'session' THEN 'e.session_id' WHEN 'user' THEN 'e.user_id' END;
@@ -128,26 +130,31 @@ BEGIN
             UNION ALL
             SELECT h.session_id FROM dirty d
               JOIN analytics.session_hours h ON h.project_id = v_project AND h.bucket = d.bucket) w;
-    -- Every other session that starts in the range: its path answers when
-    -- all its events lie in the range, none share a timestamp, and its
-    -- duration is within the window (which then never cuts it); the rest
-    -- are walked too.
-    EXECUTE pg_catalog.format($q$
+    -- Every session that starts in the range: its path answers when all its
+    -- events lie in the range, none share a timestamp, and its duration is
+    -- within the window (which then never cuts it); the rest are walked too.
+    -- One scan counts them all, and the sessions to walk, counted by the
+    -- same query over their rows alone, are taken off again: cheaper than
+    -- leaving them out of the scan (a hash of every session id).
+    v_count_sql := pg_catalog.format($q$
         SELECT ARRAY[%s], pg_catalog.array_agg(s.session_id) FILTER (WHERE NOT s.answers)
           FROM (SELECT x.session_id, x.path,
                        (x.last_seen < $3 AND x.path IS NOT NULL AND x.last_seen - x.first_seen <= $4) AS answers
-                  FROM analytics.sessions x
-                 WHERE x.project_id = $1 AND x.first_seen >= $2 AND x.first_seen < $3
-                   AND NOT EXISTS (SELECT 1 FROM unnest($5::text[]) AS w(session_id) WHERE w.session_id = x.session_id)
-               ) s$q$,
+                  FROM %%s
+                 WHERE x.project_id = $1 AND x.first_seen >= $2 AND x.first_seen < $3) s$q$,
         (SELECT pg_catalog.string_agg(
                   pg_catalog.format('pg_catalog.count(*) FILTER (WHERE s.answers AND s.path COLLATE "C" %s $6[%s])',
                                     v_operator, k), ', ' ORDER BY k)
-           FROM pg_catalog.generate_series(1, v_n) AS k))
-      INTO v_counts, v_unanswered
-      USING v_project, from_ts, to_ts, v_within, coalesce(v_walk, '{}'), v_patterns;
-    SELECT pg_catalog.array_agg(c.n + w.n ORDER BY c.k) INTO v_counts
+           FROM pg_catalog.generate_series(1, v_n) AS k));
+    EXECUTE pg_catalog.format(v_count_sql, 'analytics.sessions x')
+      INTO v_counts, v_unanswered USING v_project, from_ts, to_ts, v_within, NULL, v_patterns;
+    EXECUTE pg_catalog.format(v_count_sql, $q$(SELECT DISTINCT w.session_id FROM unnest($5::text[]) AS w(session_id)) w
+                     CROSS JOIN LATERAL (SELECT y.* FROM analytics.sessions y  -- one probe per session
+                                          WHERE y.project_id = $1 AND y.session_id = w.session_id OFFSET 0) x$q$)
+      INTO v_walked_counts USING v_project, from_ts, to_ts, v_within, coalesce(v_walk, '{}'), v_patterns;
+    SELECT pg_catalog.array_agg(c.n - p.n + w.n ORDER BY c.k) INTO v_counts
       FROM unnest(v_counts) WITH ORDINALITY AS c(n, k)
+      JOIN unnest(v_walked_counts) WITH ORDINALITY AS p(n, k) ON p.k = c.k
       JOIN unnest(analytics._funnel_walk_sessions(v_n, v_project, v_steps.event_types, v_steps.names, from_ts, to_ts,
                                                   v_within, coalesce(v_walk, '{}') || coalesce(v_unanswered, '{}')))
              WITH ORDINALITY AS w(n, k) ON w.k = c.k;
