@@ -1,7 +1,7 @@
 -- 0011: session paths, so that funnel() answers funnels nobody saved from
 -- analytics.sessions instead of walking raw events.
 -- depends: 0010_trait_rollups
--- sql-checksum: 513a2639e50a5da568b2e9a5b2138bd004db00e49701afbe3e0022179383a8b6
+-- sql-checksum: a5250459c66babf063ed9ce18b8693e9809c0ac81e691dbcc366d820cb61328a
 --
 -- A session's path is its events in time order, one character per event key
 -- (analytics._event_key_char(event_type, name)), kept by the rollup job per
@@ -13,6 +13,8 @@
 -- shares is walked over raw events as before. A path is NULL where two
 -- events of the session share a timestamp (a later step must come strictly
 -- after the one before it), or where the database is not UTF-8.
+-- The functions it re-applies also run the rollup job's experiment merge
+-- with jit = off.
 
 CREATE TABLE analytics.event_keys (
   project_id text NOT NULL,
