@@ -1,7 +1,7 @@
 -- 0011: session paths, so that funnel() answers funnels nobody saved from
 -- analytics.sessions instead of walking raw events.
 -- depends: 0010_trait_rollups
--- sql-checksum: 2808f8b654d64767c7f4081d8c1db7894a55e6a47dbce186e30754913e944428
+-- sql-checksum: 9ea214cbd5654b802fb4062b0f8846ceaabe187a72488f3362446d7136f775f1
 --
 -- A session's path is its events in time order, one character per event key
 -- (analytics._event_key_char(event_type, name)), kept by the rollup job per

@@ -39,7 +39,7 @@ Parameters:
   within                the window, in seconds (_funnel_window())
   operator, patterns    from _funnel_step_patterns() ('~~' or '~', one per step)
 Returns: the sessions reaching each step.
-Example: SELECT analytics._funnel_from_session_paths(2, p.project_id, ARRAY['signup', 'conversion'], ARRAY[NULL, NULL],
+Example: SELECT analytics._funnel_from_session_paths(2, 'default', ARRAY['signup', 'conversion'], ARRAY[NULL, NULL],
            now() - interval '1 day', now(), '1 day', p.operator, p.patterns)
            FROM analytics._funnel_step_patterns('default', ARRAY['signup', 'conversion'], ARRAY[NULL, NULL]) p;
 */
