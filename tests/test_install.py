@@ -319,3 +319,27 @@ def test_readme_recipes_run_and_return_what_they_show(conn):
             assert row is not None, statement
             result = next(iter(row.values()))
             assert shown <= _keys(result), (statement, shown - _keys(result))
+
+
+# Examples that need something saved first: the statement that sets it up.
+EXAMPLE_SETUP = {
+    "_write_funnel_walks": "SELECT analytics.save_funnel('signup', ARRAY['signup'], project_id => 'default')",
+}
+
+
+def test_every_function_example_runs(conn):
+    """The `Example:` of each function's header is a statement that runs on a fresh install (rolled back)."""
+    rows = conn.execute(
+        "SELECT proname, prosrc FROM pg_proc WHERE pronamespace = 'analytics'::regnamespace ORDER BY 1"
+    ).fetchall()
+    for row in rows:
+        example = re.search(r"Example:\s*(.*?;)", row["prosrc"], re.S)
+        assert example, f"{row['proname']} has no example"
+        with conn.transaction(force_rollback=True):
+            conn.execute("SET LOCAL statement_timeout = '20s'")
+            if row["proname"] in EXAMPLE_SETUP:
+                conn.execute(EXAMPLE_SETUP[row["proname"]])
+            try:
+                conn.execute(example.group(1))
+            except psycopg.Error as error:
+                pytest.fail(f"{row['proname']}: its example fails: {error}")

@@ -20,7 +20,9 @@ Parameters:
               last step-1 event), reached_at (the time of each step reached))
 The query takes $6, the window (interval); $1 to $5 and $7 are free for
   events_sql (funnel() uses project, event types, names, from, to, sessions).
-Example: EXECUTE analytics._funnel_sql(3, 'SELECT ...', 'counts') INTO v_counts USING ...;
+Example: SELECT analytics._funnel_sql(2, 'SELECT e.session_id AS entity, e.occurred_at AS at, 1::bigint AS i
+                                        FROM analytics.events e', 'counts');
+  (in PL/pgSQL: EXECUTE analytics._funnel_sql(...) INTO v_counts USING ...)
 */
 DECLARE
   v_sql text;

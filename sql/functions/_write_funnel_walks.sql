@@ -20,7 +20,11 @@ Parameters:
               steps' event types and names) and $7 (session_ids)
   session_ids passed to events_sql as $7
 Returns: sessions, the rows written; hours, their distinct UTC hours of entry.
-Example: SELECT * FROM analytics._write_funnel_walks('default', 'signup', 'SELECT ...', ARRAY['s1']);
+Example: SELECT * FROM analytics._write_funnel_walks('default', 'signup',
+           'SELECT e.session_id AS entity, e.occurred_at AS at, s.i FROM analytics.events e
+              JOIN unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(event_type, name, i) ON e.event_type = s.event_type
+             WHERE e.project_id = $1 AND e.session_id = ANY ($7)', ARRAY['s1']);
+  (once a funnel is saved: SELECT analytics.save_funnel('signup', ARRAY['signup'], project_id => 'default'))
 */
 DECLARE
   v_funnel record;
