@@ -1,7 +1,7 @@
 -- 0011: session paths, so that funnel() answers funnels nobody saved from
 -- analytics.sessions instead of walking raw events.
 -- depends: 0010_trait_rollups
--- sql-checksum: cd5987445bc066c9cbdc24b2d9eaeb4c1fbe6d4aec4e35def072e8263b681cb6
+-- sql-checksum: 0691ae00fdb18350908f316d60e75854acec366b72feef9b70b63a99d9440aa7
 --
 -- A session's path is its events in time order, one character per event key
 -- (analytics._event_key_char(event_type, name)), kept by the rollup job per

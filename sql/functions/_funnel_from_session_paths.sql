@@ -76,8 +76,10 @@ BEGIN
              OFFSET 0) e
           UNION ALL
           SELECT h.session_id FROM dirty d
-            JOIN analytics.session_hours h
-              ON h.project_id = _funnel_from_session_paths.project_id AND h.bucket = d.bucket) w;
+           CROSS JOIN LATERAL (  -- one index probe per hour, as above
+             SELECT y.session_id FROM analytics.session_hours y
+              WHERE y.project_id = _funnel_from_session_paths.project_id AND y.bucket = d.bucket
+             OFFSET 0) h) w;
   -- Every session that starts in the range: its path answers when all its
   -- events lie in the range, none share a timestamp, and its duration is
   -- within the window (which then never cuts it); the rest are walked too.

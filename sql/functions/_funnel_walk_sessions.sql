@@ -13,6 +13,7 @@ LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
+SET enable_nestloop = off
 AS $function$
 /*
 Contract: walk the given sessions of a project through an ordered funnel
@@ -21,6 +22,8 @@ Contract: walk the given sessions of a project through an ordered funnel
   calls it for the few sessions its rollups cannot answer: those that
   straddle the range, or changed since the last refresh_rollups().
   One index probe per session and partition, never a scan of the range.
+  Runs with enable_nestloop = off, as funnel() over raw events: the step
+  joins are estimated at a few rows, and a nested loop over them is slow.
 Parameters:
   steps                 the number of steps
   project_id            the tenant (resolved by the caller)
