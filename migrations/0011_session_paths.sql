@@ -1,7 +1,7 @@
 -- 0011: session paths, so that funnel() answers funnels nobody saved from
 -- analytics.sessions instead of walking raw events.
 -- depends: 0010_trait_rollups
--- sql-checksum: 0691ae00fdb18350908f316d60e75854acec366b72feef9b70b63a99d9440aa7
+-- sql-checksum: 3b11b455f577973c5c1119c212908fd8459af027f1f783fb107730d2e6f0ed0d
 --
 -- A session's path is its events in time order, one character per event key
 -- (analytics._event_key_char(event_type, name)), kept by the rollup job per

@@ -88,6 +88,40 @@ def stored_rollup(conn, name: str, project: str = "default") -> Counter:
     return Counter({(r["bucket"], r["step"], r["reached_bucket"]): r["sessions"] for r in rows})
 
 
+def grid_ranges(at: datetime) -> list[tuple[datetime, datetime]]:
+    """Every (from_ts, to_ts) on a 15-minute grid from 20 minutes before `at` to 3 hours after it."""
+    grid = [at + timedelta(minutes=m) for m in range(-20, 200, 15)]
+    return [(from_ts, to_ts) for from_ts in grid for to_ts in grid if to_ts > from_ts]
+
+
+def generated_ranges(ranges: list[tuple[int, int]]) -> list[tuple[datetime, datetime]]:
+    """(start, length) in minutes from BASE, moved off the minute by a few seconds."""
+    out = []
+    for start, length in ranges:
+        from_ts = BASE + timedelta(minutes=start, seconds=start % 7 * 5)
+        out.append((from_ts, from_ts + timedelta(minutes=length, seconds=length % 11 * 3)))
+    return out
+
+
+RANGES = st.lists(
+    st.tuples(st.integers(min_value=-30 * 60, max_value=26 * 60), st.integers(min_value=1, max_value=54 * 60)),
+    min_size=1,
+    max_size=4,
+)
+
+
+def assert_funnels_match_the_oracle(conn, steps, within, ranges, project: str = "default", **result: Any) -> None:
+    """funnel() over each range counts what the raw-event oracle counts, and its result holds `result`
+    (e.g. source="session_paths")."""
+    raw = stored_events(conn, project)
+    for from_ts, to_ts in ranges:
+        got = funnel_of(conn, steps, from_ts, to_ts, within, project)
+        for key, value in result.items():
+            assert got[key] == value, (key, from_ts, to_ts)
+        want = expected_funnel(raw, steps, from_ts, to_ts, within, "session")
+        assert [s["count"] for s in got["steps"]] == want, (from_ts, to_ts)
+
+
 # ---------------------------------------------------------------- fixed cases
 
 
@@ -246,18 +280,7 @@ def test_every_range_on_a_grid_matches_the_oracle(conn):
     conn.execute("SELECT analytics.refresh_rollups()")
     steps, within = ["signup", "conversion"], timedelta(hours=3)
     save(conn, "signup", steps, within)
-    raw = stored_events(conn, "default")
-    grid = [at + timedelta(minutes=m) for m in range(-20, 200, 15)]
-    for from_ts in grid:
-        for to_ts in (t for t in grid if t > from_ts):
-            got = funnel_of(conn, steps, from_ts, to_ts, within)
-            assert got["saved_funnel"] == "signup"
-            assert [s["count"] for s in got["steps"]] == expected_funnel(
-                raw, steps, from_ts, to_ts, within, "session"
-            ), (
-                from_ts,
-                to_ts,
-            )
+    assert_funnels_match_the_oracle(conn, steps, within, grid_ranges(at), saved_funnel="signup")
 
 
 # ---------------------------------------------------------------- generated streams
@@ -273,11 +296,7 @@ STEP_CHOICES = ["pageview", "pageview=/", "pageview=/pricing", "click", "click=c
     within_minutes=st.integers(min_value=1, max_value=3 * 24 * 60),
     deleted_session=st.sampled_from([None, "s1", "s2", "s4"]),
     deleted_before=st.integers(min_value=-26 * 60, max_value=26 * 60),
-    ranges=st.lists(
-        st.tuples(st.integers(min_value=-30 * 60, max_value=26 * 60), st.integers(min_value=1, max_value=54 * 60)),
-        min_size=1,
-        max_size=4,
-    ),
+    ranges=RANGES,
 )
 def test_generated_streams_give_exact_saved_funnels(
     conn, batches, saved_after, steps, within_minutes, deleted_session, deleted_before, ranges
@@ -308,10 +327,4 @@ def test_generated_streams_give_exact_saved_funnels(
         for project in ("default", "other"):
             raw = stored_events(conn, project)
             assert stored_rollup(conn, "f", project) == expected_rollup(raw, steps, within)
-            for start, length in ranges:
-                from_ts = BASE + timedelta(minutes=start, seconds=start % 7 * 5)
-                to_ts = from_ts + timedelta(minutes=length, seconds=length % 11 * 3)
-                got = funnel_of(conn, steps, from_ts, to_ts, within, project)
-                assert got["saved_funnel"] == "f"
-                want = expected_funnel(raw, steps, from_ts, to_ts, within, "session")
-                assert [s["count"] for s in got["steps"]] == want, (from_ts, to_ts)
+            assert_funnels_match_the_oracle(conn, steps, within, generated_ranges(ranges), project, saved_funnel="f")

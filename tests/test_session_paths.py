@@ -8,7 +8,6 @@ two tenants, ties, sessions longer than the window and ranges that cut sessions.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import psycopg
 import pytest
@@ -18,19 +17,17 @@ from hypothesis import strategies as st
 from tests.conftest import acting_as, track_events
 from tests.test_metrics_and_funnel import (
     BASE,
-    expected_funnel,
     generated_event,
-    stored_events,
     to_documents,
 )
-from tests.test_saved_funnels import STEP_CHOICES
-
-
-def funnel_of(conn, steps, from_ts, to_ts, within, project="default") -> dict[str, Any]:
-    return conn.execute(
-        "SELECT analytics.funnel(steps => %s, from_ts => %s, to_ts => %s, within => %s, project_id => %s) AS r",
-        (steps, from_ts, to_ts, within, project),
-    ).fetchone()["r"]
+from tests.test_saved_funnels import (
+    RANGES,
+    STEP_CHOICES,
+    assert_funnels_match_the_oracle,
+    funnel_of,
+    generated_ranges,
+    grid_ranges,
+)
 
 
 def key_char(conn, event_type: str, name: str | None) -> str:
@@ -172,11 +169,7 @@ def test_a_reader_reads_paths_of_its_own_tenant_only(conn):
     deleted_session=st.sampled_from([None, "s1", "s2", "s4"]),
     deleted_before=st.integers(min_value=-26 * 60, max_value=26 * 60),
     refreshed_after_delete=st.booleans(),
-    ranges=st.lists(
-        st.tuples(st.integers(min_value=-30 * 60, max_value=26 * 60), st.integers(min_value=1, max_value=54 * 60)),
-        min_size=1,
-        max_size=4,
-    ),
+    ranges=RANGES,
 )
 def test_generated_streams_give_exact_funnels_from_session_paths(
     conn, batches, steps, within_minutes, deleted_session, deleted_before, refreshed_after_delete, ranges
@@ -197,14 +190,9 @@ def test_generated_streams_give_exact_funnels_from_session_paths(
             if refreshed_after_delete:
                 conn.execute("SELECT analytics.refresh_rollups()")
         for project in ("default", "other"):
-            raw = stored_events(conn, project)
-            for start, length in ranges:
-                from_ts = BASE + timedelta(minutes=start, seconds=start % 7 * 5)
-                to_ts = from_ts + timedelta(minutes=length, seconds=length % 11 * 3)
-                got = funnel_of(conn, steps, from_ts, to_ts, within, project)
-                assert got["source"] == "session_paths"
-                want = expected_funnel(raw, steps, from_ts, to_ts, within, "session")
-                assert [s["count"] for s in got["steps"]] == want, (from_ts, to_ts)
+            assert_funnels_match_the_oracle(
+                conn, steps, within, generated_ranges(ranges), project, source="session_paths"
+            )
 
 
 def test_sessions_inside_the_range_are_counted_from_their_paths_not_walked(conn):
@@ -292,11 +280,4 @@ def test_every_range_on_a_grid_matches_the_oracle(conn):
     # Written after the refresh, in an hour of its own with "long": both are walked over raw events.
     track_events(conn, [e("fresh", 125, "pageview", "/"), e("fresh", 126, "click", "cta")])
     steps, within = ["pageview=/", "click=cta", "conversion"], timedelta(hours=2)
-    raw = stored_events(conn, "default")
-    grid = [at + timedelta(minutes=m) for m in range(-20, 200, 15)]
-    for from_ts in grid:
-        for to_ts in (t for t in grid if t > from_ts):
-            got = funnel_of(conn, steps, from_ts, to_ts, within)
-            assert got["source"] == "session_paths"
-            want = expected_funnel(raw, steps, from_ts, to_ts, within, "session")
-            assert [s["count"] for s in got["steps"]] == want, (from_ts, to_ts)
+    assert_funnels_match_the_oracle(conn, steps, within, grid_ranges(at), source="session_paths")

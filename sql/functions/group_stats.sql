@@ -36,8 +36,7 @@ DECLARE
   v_result  jsonb;
 BEGIN
   PERFORM analytics._check_day_range(from_day, to_day);
-  IF trait = 'group' OR EXISTS (SELECT 1 FROM analytics.trait_rollups r
-                                 WHERE r.project_id = v_project AND r.trait = group_stats.trait) THEN
+  IF group_stats.trait IN (SELECT t FROM analytics._rolled_up_traits(v_project) AS t) THEN
     SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
              'day', g.day, 'group', g.group_value, 'users', g.users, 'events', g.events, 'sessions', g.sessions)
              ORDER BY g.day DESC, g.events DESC, g.group_value), '[]')
