@@ -72,6 +72,15 @@ def conn(postgresql: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     return postgresql
 
 
+@pytest.fixture
+def keep_old_events(conn: psycopg.Connection[Any]) -> None:
+    """For modules on fixed dates (`pytestmark = pytest.mark.usefixtures("keep_old_events")`): their events
+    must stay storable, and their hourly rollups readable, whenever the suite runs."""
+    conn.execute(
+        "UPDATE analytics.settings SET value = '36500' WHERE key IN ('raw_retention_days', 'rollup_retention_days')"
+    )
+
+
 _counter = itertools.count()
 
 

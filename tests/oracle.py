@@ -275,7 +275,7 @@ def expected_rollup_hourly_visits(conn) -> list[tuple]:
         row = rows[(project, hour, first.astimezone(UTC).minute // 15, previous_hour)]
         row[0] += 1
         row[1] += count == 1
-        row[2] += (last - first) // timedelta(microseconds=1)
+        row[2] += (last.astimezone(UTC) - first.astimezone(UTC)) // timedelta(microseconds=1)  # not wall clock
     return sorted(((*k, *v) for k, v in rows.items()), key=repr)
 
 

@@ -15,6 +15,10 @@ def test_read_latency_covers_every_read_function(conn, dsn):
     report = bench.run_reads(dsn, events=6_000, days=2, repeats=1)
     assert [r["call"] for r in report["reads"]] == [label for label, _ in bench.READ_CALLS]
     assert all(r["median_ms"] > 0 for r in report["reads"])
+    funnels = [r for r in report["reads"] if r["call"].startswith("funnel(")]
+    assert funnels and all(
+        r["source"] in ("saved_funnel", "session_paths", "user_steps", "raw_events") for r in funnels
+    )
     # Sessions of 20 events, numbered from g / 20 for g = 1..n: n // 20 + 1 per day, and as many live.
     assert report["sessions"] == 2 * (3_000 // 20 + 1) + (125 // 20 + 1)
     called = {label.split("(")[0] for label, _ in bench.READ_CALLS}

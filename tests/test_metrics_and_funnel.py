@@ -22,12 +22,7 @@ ZONES = ["UTC", "Asia/Kolkata", "Asia/Kathmandu", "America/New_York", "Europe/Be
 METRIC_KEYS = ["events", "pageviews", "visitors", "visits", "views_per_visit", "bounce_rate", "avg_visit_duration_s"]
 
 
-@pytest.fixture(autouse=True)
-def keep_old_events(conn):
-    """The fixed dates below must stay storable, and their hourly rollups readable, whenever the suite runs."""
-    conn.execute(
-        "UPDATE analytics.settings SET value = '36500' WHERE key IN ('raw_retention_days', 'rollup_retention_days')"
-    )
+pytestmark = pytest.mark.usefixtures("keep_old_events")
 
 
 # ---------------------------------------------------------------- the oracle
@@ -48,10 +43,13 @@ def bucket_label(at: datetime, granularity: str, tz: str) -> str:
 
 
 def stored_events(conn: psycopg.Connection[Any], project: str) -> list[dict[str, Any]]:
-    return conn.execute(
+    """The project's raw events, times in UTC: Python adds a timedelta to an aware time on the wall
+    clock of its zone, so a day would be 23 or 25 hours in the session's zone."""
+    rows = conn.execute(
         "SELECT session_id, user_id, event_type, name, occurred_at FROM analytics.events WHERE project_id = %s",
         (project,),
     ).fetchall()
+    return [{**r, "occurred_at": r["occurred_at"].astimezone(UTC)} for r in rows]
 
 
 def _numbers(events: list[dict], visits: list[dict]) -> dict[str, Any]:
@@ -76,7 +74,7 @@ def expected_metrics(raw: list[dict], from_ts: datetime, to_ts: datetime, granul
         v["user"] = e["user_id"] or v["user"]
     for session, v in visits.items():
         v["visitor"] = f"u:{v['user']}" if v["user"] else f"s:{session}"
-        v["duration"] = (v["last"] - v["first"]).total_seconds()
+        v["duration"] = (v["last"].astimezone(UTC) - v["first"].astimezone(UTC)).total_seconds()  # not wall clock
 
     def in_range(lo: datetime, hi: datetime) -> tuple[list[dict], list[dict]]:
         return (

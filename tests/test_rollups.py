@@ -6,7 +6,7 @@ import contextlib
 import json
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import psycopg
 import pytest
@@ -175,6 +175,27 @@ def test_days_follow_the_project_time_zone(conn):
     day = conn.execute("SELECT day FROM analytics.rollup_daily_totals WHERE project_id = 'c'").fetchone()["day"]
     assert day == (at - timedelta(hours=5)).date()
     assert_exact(conn)
+
+
+@pytest.mark.usefixtures("keep_old_events")
+@pytest.mark.parametrize("day", [date(2026, 3, 8), date(2026, 11, 1)])  # New York moves its clocks on these days
+def test_a_utc_day_is_24_hours_in_every_session_time_zone(conn, day):
+    """The job recomputes marked hours one UTC day at a time. It once cut that day by adding
+    '1 day' in the session's zone: 23 hours in New York on the spring day, so the day's last
+    hour was never recomputed, and 25 in the autumn, so the next day's first hour was
+    recomputed twice (a duplicate key, and a job failing every minute)."""
+    conn.execute("SET TimeZone = 'America/New_York'")  # pg_cron runs in the server's zone, whatever it is
+    midnight = datetime.combine(day, time(), UTC)
+    track_events(
+        conn,
+        [
+            {"session_id": "s", "event_type": "pageview", "occurred_at": (midnight + timedelta(hours=h)).isoformat()}
+            for h in (3, 23.5, 24.5)
+        ],
+    )
+    refresh_all(conn)
+    assert_exact(conn)
+    assert conn.execute("SELECT count(*) AS n FROM analytics.rollup_hourly").fetchone()["n"] == 3
 
 
 def test_aggregate_analytics_daily_is_idempotent_and_includes_late_events(conn):

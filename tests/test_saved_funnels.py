@@ -26,13 +26,7 @@ from tests.test_metrics_and_funnel import (
     to_documents,
 )
 
-
-@pytest.fixture(autouse=True)
-def keep_old_events(conn):
-    """The fixed dates below must stay storable, and their hourly rollups readable, whenever the suite runs."""
-    conn.execute(
-        "UPDATE analytics.settings SET value = '36500' WHERE key IN ('raw_retention_days', 'rollup_retention_days')"
-    )
+pytestmark = pytest.mark.usefixtures("keep_old_events")
 
 
 def funnel_of(conn, steps, from_ts, to_ts, within, project="default") -> dict[str, Any]:

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import sql
 
 from tests.conftest import acting_as, track_events
 from tests.test_metrics_and_funnel import (
@@ -28,6 +29,8 @@ from tests.test_saved_funnels import (
     generated_ranges,
     grid_ranges,
 )
+
+pytestmark = pytest.mark.usefixtures("keep_old_events")
 
 
 def key_char(conn, event_type: str, name: str | None) -> str:
@@ -178,21 +181,41 @@ def test_generated_streams_give_exact_funnels_from_session_paths(
     before or after the last refresh: funnel() from session paths equals the raw-event oracle."""
     within = timedelta(minutes=within_minutes)
     with conn.transaction(force_rollback=True):
-        for batch, refreshed in batches:
-            track_events(conn, to_documents(batch))
-            if refreshed:
-                conn.execute("SELECT analytics.refresh_rollups()")
-        if deleted_session is not None:
-            conn.execute(
-                "DELETE FROM analytics.events WHERE project_id = 'default' AND session_id = %s AND occurred_at < %s",
-                (deleted_session, BASE + timedelta(minutes=deleted_before)),
-            )
-            if refreshed_after_delete:
-                conn.execute("SELECT analytics.refresh_rollups()")
+        write_then_delete(
+            conn,
+            [(to_documents(batch), refreshed) for batch, refreshed in batches],
+            ("session_id", deleted_session, BASE + timedelta(minutes=deleted_before)),
+            refreshed_after_delete,
+        )
         for project in ("default", "other"):
             assert_funnels_match_the_oracle(
                 conn, steps, within, generated_ranges(ranges), project, source="session_paths"
             )
+
+
+def write_then_delete(
+    conn,
+    batches: list[tuple[list[dict], bool]],
+    delete: tuple[str, str | None, datetime],
+    refreshed_after_delete: bool,
+) -> None:
+    """Write each batch of documents, refreshing the rollups after it or not; then delete the project
+    default's events of one session or user (`delete`: column, value or None for none, before when),
+    and refresh after that or not."""
+    for documents, refreshed in batches:
+        track_events(conn, documents)
+        if refreshed:
+            conn.execute("SELECT analytics.refresh_rollups()")
+    column, value, before = delete
+    if value is not None:
+        conn.execute(
+            sql.SQL(
+                "DELETE FROM analytics.events WHERE project_id = 'default' AND {} = %s AND occurred_at < %s"
+            ).format(sql.Identifier(column)),
+            (value, before),
+        )
+        if refreshed_after_delete:
+            conn.execute("SELECT analytics.refresh_rollups()")
 
 
 def test_sessions_inside_the_range_are_counted_from_their_paths_not_walked(conn):

@@ -17,7 +17,7 @@ Example: SELECT analytics._check_hourly_retention(now() - interval '30 days');
 DECLARE
   v_days integer := analytics._setting('rollup_retention_days')::integer;
 BEGIN
-  IF from_ts >= pg_catalog.now() - pg_catalog.make_interval(days => v_days) THEN
+  IF from_ts >= pg_catalog.now() - pg_catalog.make_interval(hours => 24 * v_days) THEN
     RETURN true;
   END IF;
   IF strict THEN

@@ -102,7 +102,7 @@ BEGIN
   SELECT pg_catalog.array_agg(b.p), pg_catalog.array_agg(b.h), pg_catalog.min(b.h), pg_catalog.max(b.h) + interval '1 hour'
     INTO v_day_projects, v_day_buckets, v_lo, v_hi
     FROM unnest(v_projects, v_buckets) AS b(p, h)
-   WHERE b.h >= v_day AND b.h < v_day + interval '1 day';
+   WHERE b.h >= v_day AND b.h < v_day + interval '24 hours';  -- a UTC day in every session time zone
   WITH ev AS MATERIALIZED (
     SELECT e.project_id, b.h AS bucket, e.event_id, e.occurred_at, e.session_id, e.user_id, e.event_type,
            e.name, e.experiment_id, e.variant_key, e.value, e.properties

@@ -52,7 +52,7 @@ DECLARE
   v_max_props    integer := analytics._setting('max_properties_bytes')::integer;
   v_max_text     integer := analytics._setting('max_text_length')::integer;
   v_skew         interval := analytics._setting('max_clock_skew')::interval;
-  v_oldest       timestamptz := v_now - pg_catalog.make_interval(days => analytics._setting('raw_retention_days')::integer);
+  v_oldest       timestamptz := v_now - pg_catalog.make_interval(hours => 24 * analytics._setting('raw_retention_days')::integer);
   v_known_keys   text[] := ARRAY['project_id', 'event_id', 'occurred_at', 'session_id', 'user_id',
                                  'event_type', 'name', 'experiment_id', 'variant_key', 'value', 'properties'];
   v_result       jsonb;
@@ -262,7 +262,7 @@ BEGIN
        v.occurred_defaulted AND v.given_event_id IS NOT NULL
        AND EXISTS (SELECT 1 FROM analytics.events x
                     WHERE x.project_id = v.project_id AND x.event_id = v.given_event_id
-                      AND x.occurred_at >= v_now - interval '1 day'))
+                      AND x.occurred_at >= v_now - interval '24 hours'))
      ORDER BY 1, 2, 3
     ON CONFLICT (project_id, event_id, occurred_at) DO NOTHING
     RETURNING e.project_id, e.occurred_at

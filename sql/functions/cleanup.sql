@@ -21,9 +21,9 @@ Example: SELECT analytics.cleanup();
 */
 DECLARE
   v_raw      jsonb := analytics.cleanup_old_raw_events(NULL);
-  v_rollup   timestamptz := pg_catalog.now() - pg_catalog.make_interval(days => analytics._setting('rollup_retention_days')::integer);
-  v_rejected timestamptz := pg_catalog.now() - pg_catalog.make_interval(days => analytics._setting('rejected_retention_days')::integer);
-  v_jobs     timestamptz := pg_catalog.now() - pg_catalog.make_interval(days => analytics._setting('job_runs_retention_days')::integer);
+  v_rollup   timestamptz := pg_catalog.now() - pg_catalog.make_interval(hours => 24 * analytics._setting('rollup_retention_days')::integer);
+  v_rejected timestamptz := pg_catalog.now() - pg_catalog.make_interval(hours => 24 * analytics._setting('rejected_retention_days')::integer);
+  v_jobs     timestamptz := pg_catalog.now() - pg_catalog.make_interval(hours => 24 * analytics._setting('job_runs_retention_days')::integer);
   v_hourly   bigint := 0;
   v_table    text;
   v_n        bigint;

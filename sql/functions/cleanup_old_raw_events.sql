@@ -33,7 +33,7 @@ BEGIN
   IF v_days < 1 THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('days must be at least 1, not %s', v_days);
   END IF;
-  v_cutoff := pg_catalog.date_trunc('day', pg_catalog.now() - pg_catalog.make_interval(days => v_days), 'UTC');
+  v_cutoff := pg_catalog.date_trunc('day', pg_catalog.now() - pg_catalog.make_interval(hours => 24 * v_days), 'UTC');
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('analytics.refresh_rollups'));
 
   -- Count what is about to go, then let it go.

@@ -1,0 +1,106 @@
+CREATE OR REPLACE FUNCTION analytics._funnel_from_user_steps(
+  steps integer,
+  project_id text,
+  event_types text[],
+  names text[],
+  from_ts timestamptz,
+  to_ts timestamptz,
+  within interval,
+  user_ids text[]
+)
+RETURNS bigint[]
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+SET enable_nestloop = off
+AS $function$
+/*
+Contract: funnel()'s counts per step by user, over the raw events in
+  [from_ts, to_ts) of the given users (events without a user_id are left
+  out), as _funnel_sql() walks them, but one step at a time through the
+  index (project_id, user_id, event_type, name, occurred_at):
+  - step 1: each user's first step-1 event, one UTC day at a time, from the
+    range's first day; a user found on a day is not looked for again, and
+    the search stops when every user is found;
+  - step k: each user who reached step k-1, their first step-k event after
+    it and at most `within` after their entry.
+  Each is one index probe per user (a nested loop by necessity; the rest
+  runs with enable_nestloop = off, as funnel()), so the cost grows with the users and
+  the days before they enter, never with the events of the range; a month
+  of a user's 2,000 events costs a few probes. funnel() takes this way
+  when it is the cheaper one (see there).
+Parameters:
+  steps                 the number of steps
+  project_id            the tenant (resolved by the caller)
+  event_types, names    the steps, as _funnel_steps() parses them
+  from_ts, to_ts        the range
+  within                the window, in seconds (_funnel_window())
+  user_ids              the users to follow, each once: every user with an
+                        event in the range must be among them
+                        (_funnel_user_candidates())
+Returns: the users reaching each step.
+Example: SELECT analytics._funnel_from_user_steps(2, 'default', ARRAY['signup', 'conversion'], ARRAY[NULL, NULL],
+           now() - interval '1 day', now(), '1 day',
+           analytics._funnel_user_candidates('default', now() - interval '1 day', now()));
+*/
+DECLARE
+  -- The first event of a step per user: the probe takes the user, the
+  -- earliest and the latest time that qualify; the bounds of the scan are
+  -- passed as values of their own, so that each EXECUTE is planned for the
+  -- partitions they cover alone.
+  v_probe     constant text := $q$
+      SELECT pg_catalog.array_agg(p.user_id), pg_catalog.array_agg(p.entered_at), pg_catalog.array_agg(x.at)
+        FROM unnest($6::text[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[]) AS p(user_id, entered_at, after, until)
+       CROSS JOIN LATERAL (
+         SELECT pg_catalog.min(e.occurred_at) AS at FROM analytics.events e
+          WHERE e.project_id = $1 AND e.user_id = p.user_id AND e.event_type = $2 AND ($3::text IS NULL OR e.name = $3)
+            AND e.occurred_at >= $4 AND e.occurred_at < $5
+            AND e.occurred_at > p.after AND e.occurred_at <= p.until) x
+       WHERE x.at IS NOT NULL$q$;
+  v_counts    bigint[] := pg_catalog.array_fill(0::bigint, ARRAY[steps]);
+  v_day       timestamptz := pg_catalog.date_trunc('day', from_ts, 'UTC');
+  v_left      text[] := coalesce(user_ids, '{}');  -- users not yet found at step 1
+  v_found     text[];
+  v_found_at  timestamptz[];
+  v_unused    timestamptz[];
+  v_users     text[] := '{}';                      -- users at the current step
+  v_entered   timestamptz[] := '{}';               -- their entry
+  v_at        timestamptz[] := '{}';               -- when they reached it
+BEGIN
+  -- Step 1, day by day.
+  WHILE v_day < to_ts AND pg_catalog.cardinality(v_left) > 0 LOOP
+    EXECUTE v_probe INTO v_found, v_unused, v_found_at
+      USING project_id, event_types[1], names[1], greatest(v_day, from_ts), least(v_day + interval '24 hours', to_ts),
+            v_left, NULL::timestamptz[],
+            pg_catalog.array_fill('-infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_left)]),
+            pg_catalog.array_fill('infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_left)]);
+    IF v_found IS NOT NULL THEN
+      v_users := v_users || v_found;
+      v_entered := v_entered || v_found_at;
+      SELECT coalesce(pg_catalog.array_agg(l.user_id), '{}') INTO v_left
+        FROM unnest(v_left) AS l(user_id)
+       WHERE NOT EXISTS (SELECT FROM unnest(v_found) AS f(user_id) WHERE f.user_id = l.user_id);
+    END IF;
+    v_day := v_day + interval '24 hours';  -- a UTC day: the next midnight in UTC, in every session time zone
+  END LOOP;
+  v_at := v_entered;
+  v_counts[1] := pg_catalog.cardinality(v_users);
+
+  -- Steps 2 and on, for the users at the step before.
+  FOR k IN 2 .. steps LOOP
+    EXIT WHEN pg_catalog.cardinality(v_users) = 0;
+    EXECUTE v_probe INTO v_users, v_entered, v_at
+      USING project_id, event_types[k], names[k], (SELECT pg_catalog.min(a) FROM unnest(v_at) AS a),
+            least(to_ts, (SELECT pg_catalog.max(a) FROM unnest(v_entered) AS a) + within + interval '1 microsecond'),
+            v_users, v_entered, v_at,
+            (SELECT pg_catalog.array_agg(a + within ORDER BY o) FROM unnest(v_entered) WITH ORDINALITY AS u(a, o));
+    v_users := coalesce(v_users, '{}');
+    v_counts[k] := pg_catalog.cardinality(v_users);
+  END LOOP;
+  RETURN v_counts;
+END
+$function$;
+
+COMMENT ON FUNCTION analytics._funnel_from_user_steps(integer, text, text[], text[], timestamptz, timestamptz, interval, text[]) IS
+  'Internal: funnel() counts per step by user, one index probe per user and step (and per day before the entry).';

@@ -1,0 +1,223 @@
+"""Funnels counted by user, followed step by step through the per-user index.
+
+_funnel_from_user_steps() probes each user's first event of each step; it must count what
+the raw-event oracle counts for every user who may have an event in the range
+(_funnel_user_candidates()): users rolled up or not yet, events deleted after a refresh,
+users across sessions and sessions with several users, two tenants, any session time zone.
+funnel() takes this way when it is the cheaper one, and says so in "source".
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import acting_as, track_events
+from tests.test_metrics_and_funnel import BASE, expected_funnel, generated_event, stored_events
+from tests.test_saved_funnels import RANGES, STEP_CHOICES, generated_ranges
+from tests.test_session_paths import write_then_delete
+
+pytestmark = pytest.mark.usefixtures("keep_old_events")
+USERS = [None, "u1", "u2", "u3"]
+
+
+def to_user_documents(generated: list[dict]) -> list[dict]:
+    """Users independent of sessions: a user spans sessions, a session holds several users,
+    and a quarter of the events are anonymous."""
+    return [
+        {
+            "project_id": g["project_id"],
+            "session_id": g["session_id"],
+            "user_id": USERS[g["second"] % 4],
+            "event_type": g["event_type"],
+            "name": g["name"],
+            "occurred_at": (BASE + timedelta(minutes=g["minute"], seconds=g["second"])).isoformat(),
+        }
+        for g in generated
+    ]
+
+
+def parse(steps: list[str]) -> tuple[list[str], list[str | None]]:
+    return [s.split("=", 1)[0] for s in steps], [s.split("=", 1)[1] if "=" in s else None for s in steps]
+
+
+def user_steps(conn, steps, from_ts, to_ts, within, project="default") -> list[int]:
+    """_funnel_from_user_steps() over the candidates funnel() would give it."""
+    types, names = parse(steps)
+    return conn.execute(
+        "SELECT analytics._funnel_from_user_steps(%s, %s, %s, %s, %s, %s, %s,"
+        " analytics._funnel_user_candidates(%s, %s, %s)) AS c",
+        (len(steps), project, types, names, from_ts, to_ts, within, project, from_ts, to_ts),
+    ).fetchone()["c"]
+
+
+def user_funnel(conn, steps, from_ts, to_ts, within, project="default") -> dict[str, Any]:
+    return conn.execute(
+        "SELECT analytics.funnel(steps => %s, from_ts => %s, to_ts => %s, within => %s, count_by => 'user',"
+        " project_id => %s) AS r",
+        (steps, from_ts, to_ts, within, project),
+    ).fetchone()["r"]
+
+
+def candidates(conn, from_ts, to_ts, project="default") -> set[str]:
+    row = conn.execute("SELECT analytics._funnel_user_candidates(%s, %s, %s) AS c", (project, from_ts, to_ts))
+    return set(row.fetchone()["c"])
+
+
+def assert_user_steps_match_the_oracle(conn, steps, within, ranges, project="default") -> None:
+    raw = stored_events(conn, project)
+    for from_ts, to_ts in ranges:
+        users = {e["user_id"] for e in raw if e["user_id"] is not None and from_ts <= e["occurred_at"] < to_ts}
+        assert users <= candidates(conn, from_ts, to_ts, project), (from_ts, to_ts)
+        want = expected_funnel(raw, steps, from_ts, to_ts, within, "user")
+        assert user_steps(conn, steps, from_ts, to_ts, within, project) == want, (from_ts, to_ts)
+
+
+def ev(user: str | None, minutes: float, kind: str, name: str | None = None, session: str = "s") -> dict:
+    return {
+        "session_id": session,
+        "user_id": user,
+        "event_type": kind,
+        "name": name,
+        "occurred_at": (BASE + timedelta(minutes=minutes)).isoformat(),
+    }
+
+
+# ---------------------------------------------------------------- fixed cases
+
+
+def test_users_are_followed_across_sessions_days_and_the_window(conn):
+    track_events(
+        conn,
+        [
+            # u1 enters on the first day, reaches step 2 in another session on the next day, in the window
+            ev("u1", -30, "pageview", "/pricing", "a"),
+            ev("u1", 20 * 60, "click", "cta", "b"),
+            ev("u1", 20 * 60 + 1, "conversion", None, "b"),
+            # u2: step 2 before step 1 does not count; a later step-1 event is not a second entry
+            ev("u2", 0, "click", "cta", "c"),
+            ev("u2", 5, "pageview", "/pricing", "c"),
+            ev("u2", 26 * 60, "pageview", "/pricing", "d"),
+            ev("u2", 26 * 60 + 5, "click", "cta", "d"),
+            # u3 enters on the second day only, and its step-2 event shares the entry's timestamp
+            ev("u3", 25 * 60, "pageview", "/pricing", "e"),
+            ev("u3", 25 * 60, "click", "cta", "e"),
+            ev("u3", 25 * 60 + 1, "click", "cta", "e"),
+            # anonymous events of u1's session are nobody's
+            ev(None, 10, "click", "cta", "a"),
+        ],
+    )
+    steps = ["pageview=/pricing", "click=cta", "conversion"]
+    start = BASE - timedelta(hours=1)
+    assert user_steps(conn, steps, start, start + timedelta(days=2), timedelta(days=1)) == [3, 2, 1]
+    assert user_steps(conn, steps, start, start + timedelta(days=2), timedelta(hours=1)) == [3, 1, 0]
+    assert user_steps(conn, steps, BASE, start + timedelta(days=2), timedelta(days=1)) == [2, 1, 0]
+    conn.execute("SELECT analytics.refresh_rollups()")  # the same from analytics.users as from the marks
+    assert user_steps(conn, steps, start, start + timedelta(days=2), timedelta(days=1)) == [3, 2, 1]
+    assert_user_steps_match_the_oracle(
+        conn, steps, timedelta(days=1), generated_ranges([(s, n) for s in range(-90, 1600, 170) for n in (30, 1500)])
+    )
+
+
+def test_events_written_or_deleted_after_the_refresh_count_at_once(conn):
+    steps = ["pageview=/pricing", "click=cta"]
+    track_events(conn, [ev("u1", 0, "pageview", "/pricing"), ev("u1", 1, "click", "cta")])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    track_events(conn, [ev("u9", 30, "pageview", "/pricing"), ev("u9", 31, "click", "cta")])  # a new user
+    conn.execute("DELETE FROM analytics.events WHERE user_id = 'u1' AND event_type = 'click'")
+    span = (BASE - timedelta(hours=1), BASE + timedelta(hours=1))
+    assert "u9" in candidates(conn, *span)
+    assert user_steps(conn, steps, *span, timedelta(hours=1)) == [2, 1]
+    conn.execute("SELECT analytics.refresh_rollups()")
+    assert user_steps(conn, steps, *span, timedelta(hours=1)) == [2, 1]
+
+
+def test_funnel_takes_user_steps_when_users_are_few_and_events_many(conn):
+    """Two users with 400 step events each over five days: following them is the cheaper way.
+    Four hundred users with two events each: joining the step events is."""
+    steps = ["pageview=/pricing", "click=cta"]
+    many = [
+        ev(user, m * 17.5, kind, name, f"s-{user}-{m // 40}")
+        for user in ("u1", "u2")
+        for m in range(400)
+        for kind, name in [("pageview", "/pricing") if m % 2 else ("click", "cta")]
+    ]
+    track_events(conn, many)
+    track_events(
+        conn,
+        [{**ev(f"w{n}", 60 + n, "pageview", "/pricing", f"t{n}"), "project_id": "wide"} for n in range(400)]
+        + [{**ev(f"w{n}", 61 + n, "click", "cta", f"t{n}"), "project_id": "wide"} for n in range(0, 400, 3)],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    span = (BASE - timedelta(minutes=1), BASE + timedelta(days=5))
+    for project, source in [("default", "user_steps"), ("wide", "raw_events")]:
+        got = user_funnel(conn, steps, *span, timedelta(hours=2), project)
+        assert got["source"] == source
+        want = expected_funnel(stored_events(conn, project), steps, *span, timedelta(hours=2), "user")
+        assert [s["count"] for s in got["steps"]] == want
+        assert want[0] > 0 and want[1] > 0
+    # Without a project (an admin over every tenant) there is no users' index to follow.
+    assert user_funnel(conn, steps, *span, timedelta(hours=2), None)["source"] == "raw_events"
+
+
+def test_a_reader_follows_only_its_own_users(conn):
+    steps = ["pageview=/pricing", "click=cta"]
+    mine = [ev("u1", m, "pageview" if m % 2 else "click", "/pricing" if m % 2 else "cta") for m in range(200)]
+    theirs = [{**e, "project_id": "other"} for e in mine] + [
+        {**ev(f"x{n}", n, "pageview", "/pricing"), "project_id": "other"} for n in range(50)
+    ]
+    track_events(conn, mine + theirs)
+    conn.execute("SELECT analytics.refresh_rollups()")
+    span = (BASE - timedelta(minutes=1), BASE + timedelta(days=3))
+    with acting_as(conn, "analytics_reader", {"project_id": "default"}):
+        got = user_funnel(conn, steps, *span, timedelta(hours=1), None)
+    assert got["source"] == "user_steps" and [s["count"] for s in got["steps"]] == [1, 1]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), acting_as(conn, "analytics_reader", {"project_id": "x"}):
+        user_funnel(conn, steps, *span, timedelta(hours=1), "default")
+    for helper in ("_funnel_from_user_steps", "_funnel_user_candidates"):
+        allowed = conn.execute(
+            "SELECT bool_or(has_function_privilege('analytics_reader', p.oid, 'EXECUTE')) AS a"
+            " FROM pg_proc p WHERE p.proname = %s AND p.pronamespace = 'analytics'::regnamespace",
+            (helper,),
+        ).fetchone()["a"]
+        assert allowed is False, helper
+
+
+# ---------------------------------------------------------------- generated streams
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    batches=st.lists(
+        st.tuples(st.lists(generated_event, min_size=1, max_size=25), st.booleans()), min_size=1, max_size=3
+    ),
+    steps=st.lists(st.sampled_from(STEP_CHOICES), min_size=1, max_size=4),
+    within_minutes=st.integers(min_value=1, max_value=3 * 24 * 60),
+    deleted_user=st.sampled_from([None, "u1", "u2"]),
+    deleted_before=st.integers(min_value=-26 * 60, max_value=26 * 60),
+    refreshed_after_delete=st.booleans(),
+    time_zone=st.sampled_from(["UTC", "America/New_York", "Pacific/Chatham", "Asia/Kathmandu"]),
+    ranges=RANGES,
+)
+def test_generated_streams_give_exact_user_funnels(
+    conn, batches, steps, within_minutes, deleted_user, deleted_before, refreshed_after_delete, time_zone, ranges
+):
+    """Late and out-of-order batches, each refreshed or not, in two tenants, some events deleted
+    before or after the last refresh, in any session time zone: following users step by step
+    equals the raw-event oracle, and every user with an event in the range is a candidate."""
+    within = timedelta(minutes=within_minutes)
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT set_config('TimeZone', %s, true)", (time_zone,))
+        write_then_delete(
+            conn,
+            [(to_user_documents(batch), refreshed) for batch, refreshed in batches],
+            ("user_id", deleted_user, BASE + timedelta(minutes=deleted_before)),
+            refreshed_after_delete,
+        )
+        for project in ("default", "other"):
+            assert_user_steps_match_the_oracle(conn, steps, within, generated_ranges(ranges), project)
