@@ -121,6 +121,10 @@ def mismatches(conn) -> dict[str, tuple[list, list]]:
             _rows(conn, "SELECT project_id, session_id, path FROM analytics.sessions"),
             expected_paths(conn),
         ),
+        "rollup_hourly_paths": (
+            _rows(conn, "SELECT project_id, bucket, path, duration_bound, sessions FROM analytics.rollup_hourly_paths"),
+            expected_rollup_hourly_paths(conn),
+        ),
         "event_keys": (
             # Every key of the raw events, with its character (keys of deleted events may stay).
             _rows(
@@ -232,6 +236,26 @@ def expected_paths(conn) -> list[tuple]:
         tied = len(set(times)) < len(times)
         out.append((project, session, None if tied else "".join(chars[(e["event_type"], e["name"])] for e in events)))
     return sorted(out, key=repr)
+
+
+# The duration classes of rollup_hourly_paths (analytics._session_duration_bound).
+DURATION_BOUNDS = [
+    timedelta(0),
+    *(timedelta(minutes=m) for m in (1, 5, 10, 15, 30)),
+    *(timedelta(hours=h) for h in (1, 2, 6, 12, 24, 48, 168, 720, 2160)),
+]
+
+
+def expected_rollup_hourly_paths(conn) -> list[tuple]:
+    """(project, UTC hour of the first event, path, duration class, sessions); the class is the smallest
+    bound at least the session's duration, none beyond the last."""
+    paths = {(project, session): path for project, session, path in expected_paths(conn)}
+    counts: dict[tuple, int] = defaultdict(int)
+    for project, session, _, first, last, *_ in expected_sessions(conn):
+        duration = last.astimezone(UTC) - first.astimezone(UTC)
+        bound = next((b for b in DURATION_BOUNDS if b >= duration), None)
+        counts[(project, _utc_hour(first), paths[(project, session)], bound)] += 1
+    return sorted(((*k, n) for k, n in counts.items()), key=repr)
 
 
 def _linked_visits(conn) -> list[tuple]:

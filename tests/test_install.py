@@ -244,9 +244,14 @@ def test_upgrade_to_0008_links_the_visits_already_rolled_up(empty_database):
         assert mismatches(conn) == {}
 
 
-def test_upgrade_to_0011_gives_the_sessions_already_rolled_up_their_paths(empty_database):
-    """0011 adds session paths: on an install that already holds data, its backfill must give the
-    paths and event keys the rollup job would (checked by the oracle), ties included."""
+@pytest.mark.parametrize(
+    ("revision", "table"),
+    [("0011_session_paths", "analytics.event_keys"), ("0013_session_path_rollup", "analytics.rollup_hourly_paths")],
+)
+def test_upgrade_gives_the_sessions_already_rolled_up_their_paths(empty_database, revision, table):
+    """0011 adds session paths, 0013 their hourly rollup: on an install that already holds data, their
+    backfill must give the paths, event keys and path rollup the rollup job would (checked by the
+    oracle), ties included."""
     dsn = empty_database()
     install(dsn)
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=30)
@@ -263,9 +268,9 @@ def test_upgrade_to_0011_gives_the_sessions_already_rolled_up_their_paths(empty_
     with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
         track_events(conn, events)
         conn.execute("SELECT analytics.refresh_rollups()")
-    yoyo("rollback", dsn, "--revision", "0011_session_paths")
+    yoyo("rollback", dsn, "--revision", revision)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        assert conn.execute("SELECT to_regclass('analytics.event_keys')").fetchone()[0] is None
+        assert conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None
     yoyo("apply", dsn)
     with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
         paths = conn.execute(

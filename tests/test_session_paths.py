@@ -253,6 +253,47 @@ def test_sessions_inside_the_range_are_counted_from_their_paths_not_walked(conn)
         assert walked == [50, 0]
 
 
+def test_whole_hours_are_counted_from_the_path_rollup_and_doubtful_hours_session_by_session(conn):
+    """Sessions of a whole hour add up by path in rollup_hourly_paths. Shown by adding 100 sessions to
+    one of its rows behind the job's back: a range over that whole hour counts them, a range that
+    cuts the hour reads its sessions instead. An hour with a session longer than the window is read
+    session by session, so the same change there is not seen."""
+    hour = AT.replace(minute=0, second=0) + timedelta(hours=1)
+    track_events(
+        conn,
+        [
+            e
+            for n in range(6)
+            for e in (
+                ev(f"a{n}", hour + timedelta(minutes=5 * n), "pageview", "/"),
+                ev(f"a{n}", hour + timedelta(minutes=5 * n, seconds=30), "click", "cta"),
+                ev(f"b{n}", hour + timedelta(hours=1, minutes=5 * n), "pageview", "/"),
+                ev(f"b{n}", hour + timedelta(hours=1, minutes=5 * n, seconds=30), "click", "cta"),
+            )
+        ]
+        + [
+            ev("long", hour + timedelta(hours=1, minutes=1), "pageview", "/"),
+            ev("long", hour + timedelta(hours=1, minutes=50), "click", "cta"),
+        ],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    steps, within = ["pageview=/", "click=cta"], timedelta(minutes=30)
+    whole = (hour, hour + timedelta(hours=2))
+    cut = (hour + timedelta(minutes=1), hour + timedelta(hours=2))
+    assert [s["count"] for s in funnel_of(conn, steps, *whole, within)["steps"]] == [13, 12]
+    with conn.transaction(force_rollback=True):
+        conn.execute("UPDATE analytics.rollup_hourly_paths SET sessions = sessions + 100 WHERE sessions > 1")
+        rows = conn.execute("SELECT bucket, sessions FROM analytics.rollup_hourly_paths ORDER BY 1, 2").fetchall()
+        assert [(r["bucket"], r["sessions"]) for r in rows] == [
+            (hour, 106),
+            (hour + timedelta(hours=1), 1),
+            (hour + timedelta(hours=1), 106),
+        ]
+        assert [s["count"] for s in funnel_of(conn, steps, *whole, within)["steps"]] == [113, 112]
+        assert [s["count"] for s in funnel_of(conn, steps, *cut, within)["steps"]] == [12, 11]
+    assert_funnels_match_the_oracle(conn, steps, within, [whole, cut], source="session_paths")
+
+
 def test_a_session_longer_than_the_window_is_walked(conn):
     """A path ignores time: a session lasting longer than the window is walked, so the window still cuts."""
     start = datetime(2026, 11, 1, 5, tzinfo=UTC)

@@ -15,9 +15,10 @@ Contract: rebuild the rows of analytics.sessions for the given sessions by
     came, went, or changed user or start: relinked from the earliest such
     change on, so a late event months back relinks that user's later
     visits, and no one else's (a visit re-merged unchanged costs nothing);
-  - analytics.rollup_hourly_visits and rollup_hourly_entry_exit_pages,
-    recomputed from analytics.sessions for every (project, UTC hour) where
-    a touched or relinked visit started, or started before this call.
+  - analytics.rollup_hourly_visits, rollup_hourly_entry_exit_pages and
+    rollup_hourly_paths, recomputed from analytics.sessions for every
+    (project, UTC hour) where a touched or relinked visit started, or
+    started before this call.
 Parameters: projects[i], session_ids[i]: the i-th session. Duplicates are fine.
 Returns: the number of sessions rebuilt.
 Example: SELECT analytics._merge_sessions(ARRAY['default'], ARRAY['s1']);
@@ -183,6 +184,19 @@ BEGIN
      ) s
      CROSS JOIN LATERAL (VALUES ('entry', s.entry_page), ('exit', s.exit_page)) AS p(page_role, page)
      WHERE p.page IS NOT NULL
+     GROUP BY 1, 2, 3, 4;
+    DELETE FROM analytics.rollup_hourly_paths r
+     USING unnest(v_hour_projects, v_hours) AS h(project_id, hour)
+     WHERE r.project_id = h.project_id AND r.bucket = h.hour;
+    INSERT INTO analytics.rollup_hourly_paths (project_id, bucket, path, duration_bound, sessions)
+    SELECT h.project_id, h.hour, s.path, analytics._session_duration_bound(s.last_seen - s.first_seen),
+           pg_catalog.count(*)
+      FROM unnest(v_hour_projects, v_hours) AS h(project_id, hour)
+     CROSS JOIN LATERAL (
+       SELECT x.path, x.first_seen, x.last_seen FROM analytics.sessions x
+        WHERE x.project_id = h.project_id AND x.first_seen >= h.hour AND x.first_seen < h.hour + interval '1 hour'
+        OFFSET 0
+     ) s
      GROUP BY 1, 2, 3, 4;
   END IF;
   RETURN v_rows;

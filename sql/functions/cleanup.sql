@@ -33,7 +33,7 @@ DECLARE
 BEGIN
   FOREACH v_table IN ARRAY ARRAY['rollup_hourly', 'rollup_hourly_totals', 'rollup_hourly_properties',
                                  'rollup_hourly_visits', 'rollup_hourly_entry_exit_pages', 'rollup_hourly_exposures',
-                                 'rollup_hourly_funnel_steps']
+                                 'rollup_hourly_funnel_steps', 'rollup_hourly_paths']
   LOOP
     EXECUTE pg_catalog.format('DELETE FROM analytics.%I WHERE bucket < $1', v_table) USING v_rollup;
     GET DIAGNOSTICS v_n = ROW_COUNT;

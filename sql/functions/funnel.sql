@@ -32,12 +32,14 @@ Contract: how many sessions (or users) reach each step of an ordered
     starts within the hourly retention: from its hourly rollup, as of the
     last refresh_rollups(), as every rollup.
   - 'session_paths' (_funnel_from_session_paths): any other funnel counted
-    by session, in a project, from a range that starts within the raw
-    retention: a LIKE per session over its path (analytics.sessions.path,
-    one character per event key), and a walk over raw events of the
-    sessions a path cannot answer; so the counts are those of the raw
-    events now. Not when another key of the project shares a step's
-    character (_funnel_step_patterns).
+    by session, in a project, from a range that starts within the raw and
+    the hourly retention: a LIKE per path (analytics.sessions.path, one
+    character per event key) over the sessions rolled up by hour and path
+    (rollup_hourly_paths), and over single sessions where that cannot
+    answer, and a walk over raw events of the sessions a path cannot
+    answer; so the counts are those of the raw events now. Not when
+    another key of the project shares a step's character
+    (_funnel_step_patterns).
   - 'user_steps' (_funnel_from_user_steps): a funnel counted by user, in a
     project, when it is the cheaper way: one index probe per user and step,
     and per day of the range before the user's entry, over the raw events
@@ -93,7 +95,9 @@ BEGIN
      WHERE f.project_id = v_project AND f.steps = funnel.steps AND f.within = v_within;
   END IF;
   IF count_by = 'session' AND v_project IS NOT NULL AND v_saved IS NULL
-     AND from_ts >= pg_catalog.now() - pg_catalog.make_interval(hours => 24 * analytics._setting('raw_retention_days')::integer) THEN
+     AND from_ts >= pg_catalog.now() - pg_catalog.make_interval(hours => 24 * least(
+                      analytics._setting('raw_retention_days')::integer,
+                      analytics._setting('rollup_retention_days')::integer)) THEN
     SELECT p.operator, p.patterns INTO v_operator, v_patterns
       FROM analytics._funnel_step_patterns(v_project, v_steps.event_types, v_steps.names) p;
   END IF;
