@@ -502,6 +502,10 @@ def run_reads(dsn: str | None = None, events: int = 10_000_000, days: int = 30, 
                 " VALUES ('project_0', date_trunc('hour', now(), 'UTC'))"
             )
             report["sessions"] = db.call(conn, "SELECT count(*) AS result FROM analytics.sessions")
+            # How much the path rollup compresses this generator's sessions: real traffic repeats its
+            # paths less, and the rollup then holds up to a row per session.
+            report["path_rollup_rows"] = db.call(conn, "SELECT count(*) AS result FROM analytics.rollup_hourly_paths")
+            report["distinct_paths"] = db.call(conn, "SELECT count(DISTINCT path) AS result FROM analytics.sessions")
         report["reads"] = time_reads(scratch, "project_0", repeats)
         return report
     finally:

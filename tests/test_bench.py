@@ -21,6 +21,7 @@ def test_read_latency_covers_every_read_function(conn, dsn):
     )
     # Sessions of 20 events, numbered from g / 20 for g = 1..n: n // 20 + 1 per day, and as many live.
     assert report["sessions"] == 2 * (3_000 // 20 + 1) + (125 // 20 + 1)
+    assert 0 < report["distinct_paths"] <= report["path_rollup_rows"] <= report["sessions"]
     called = {label.split("(")[0] for label, _ in bench.READ_CALLS}
     granted = {
         r["proname"]
