@@ -2,7 +2,7 @@
 -- class, so that funnel() counts a month of sessions nobody saved from a few
 -- thousand rows instead of one row per session.
 -- depends: 0012_user_funnel_index
--- sql-checksum: 616b8d454334a5c3094b6c396511b252941dd53be3b491eb7d975c34e821100b
+-- sql-checksum: 5614e06fd3f85a72431c4269196bf6f0ab10142431afd0463905ff8080b26b3e
 --
 -- funnel() from session paths (0011) scans every session of its range: one
 -- row each, 490k for a month of 10M events, about 270 ms. Sessions of one

@@ -55,6 +55,7 @@ def test_cleanup_drops_expired_partitions_after_rolling_them_up(conn):
         "rollup_hourly_properties",
         "rollup_hourly_visits",
         "rollup_hourly_entry_exit_pages",
+        "rollup_hourly_paths",
     ):
         old_rows = f"SELECT count(*) AS n FROM analytics.{table} WHERE bucket < now() - interval '90 days'"
         assert conn.execute(old_rows).fetchone()["n"] == 0, table
@@ -63,6 +64,12 @@ def test_cleanup_drops_expired_partitions_after_rolling_them_up(conn):
         == 50
     )  # the visits themselves stay
     assert conn.execute("SELECT count(*) AS n FROM analytics.events").fetchone()["n"] == 50
+    # The key of the expired rows goes with them, and comes back with the kept day's.
+    assert report["event_keys_deleted"] == 1
+    assert conn.execute("SELECT count(*) AS n FROM analytics.event_keys").fetchone()["n"] == 0
+    conn.execute("SELECT analytics.refresh_rollups()")
+    keys = conn.execute("SELECT event_type, name FROM analytics.event_keys").fetchall()
+    assert keys == [{"event_type": "click", "name": None}]
 
 
 def test_cleanup_trims_rejected_events_and_job_runs(conn):

@@ -9,13 +9,19 @@ Contract: apply every retention setting, in one call (pg_cron: daily, job
   analytics-cleanup):
   - raw events: cleanup_old_raw_events() drops partitions older than
     raw_retention_days (90), after rolling up what is still pending;
-  - hourly rollups and per-hour facts older than rollup_retention_days (90);
+  - hourly rollups and per-hour facts older than rollup_retention_days (90),
+    and the event keys (analytics.event_keys) no hourly rollup row has
+    left: no session that funnel() matches by its path holds them, so they
+    no longer keep a step whose character they share from the paths;
   - rejected events older than rejected_retention_days (30);
   - job runs, and pg_cron's cron.job_run_details (which otherwise grows
     forever), older than job_runs_retention_days (30).
   Daily tables, sessions, saved funnels' sessions and experiment results are kept.
-Returns: {"raw": {...}, "hourly_rows_deleted", "rejected_deleted", "job_runs_deleted", "cron_details_deleted"}
+Returns: {"raw": {...}, "hourly_rows_deleted", "event_keys_deleted", "rejected_deleted", "job_runs_deleted",
+          "cron_details_deleted"}
   cron_details_deleted is null when pg_cron is absent or not ours to trim.
+Locks: waits for a running refresh_rollups() (its advisory lock) before
+  trimming event keys, so that a key the job is adding is not taken away.
 Security: SECURITY DEFINER; EXECUTE for analytics_admin.
 Example: SELECT analytics.cleanup();
 */
@@ -25,6 +31,7 @@ DECLARE
   v_rejected timestamptz := pg_catalog.now() - pg_catalog.make_interval(hours => 24 * analytics._setting('rejected_retention_days')::integer);
   v_jobs     timestamptz := pg_catalog.now() - pg_catalog.make_interval(hours => 24 * analytics._setting('job_runs_retention_days')::integer);
   v_hourly   bigint := 0;
+  v_keys     bigint;
   v_table    text;
   v_n        bigint;
   v_rej      bigint;
@@ -39,6 +46,15 @@ BEGIN
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_hourly := v_hourly + v_n;
   END LOOP;
+  -- Event keys no hourly row has left. funnel() matches paths only of
+  -- sessions that start within the hourly retention, whose events the kept
+  -- rows count.
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('analytics.refresh_rollups'));
+  DELETE FROM analytics.event_keys k
+   WHERE NOT EXISTS (SELECT FROM analytics.rollup_hourly r
+                      WHERE r.project_id = k.project_id AND r.event_type = k.event_type
+                        AND r.name IS NOT DISTINCT FROM k.name);
+  GET DIAGNOSTICS v_keys = ROW_COUNT;
   -- Per-hour facts are only needed while raw events of those hours may
   -- still change; sessions and experiment sessions keep the merged facts.
   DELETE FROM analytics.session_hours WHERE bucket < (v_raw ->> 'cutoff')::timestamptz;
@@ -56,7 +72,8 @@ BEGIN
       v_cron := NULL;
     END;
   END IF;
-  RETURN pg_catalog.jsonb_build_object('raw', v_raw, 'hourly_rows_deleted', v_hourly, 'rejected_deleted', v_rej,
+  RETURN pg_catalog.jsonb_build_object('raw', v_raw, 'hourly_rows_deleted', v_hourly, 'event_keys_deleted', v_keys,
+                                       'rejected_deleted', v_rej,
                                        'job_runs_deleted', v_runs, 'cron_details_deleted', v_cron,
                                        'rows', v_hourly + v_rej + v_runs);
 END
