@@ -23,6 +23,7 @@ from tests.test_metrics_and_funnel import (
 )
 from tests.test_saved_funnels import (
     RANGES,
+    SESSION_ZONES,
     STEP_CHOICES,
     assert_funnels_match_the_oracle,
     funnel_of,
@@ -172,15 +173,18 @@ def test_a_reader_reads_paths_of_its_own_tenant_only(conn):
     deleted_session=st.sampled_from([None, "s1", "s2", "s4"]),
     deleted_before=st.integers(min_value=-26 * 60, max_value=26 * 60),
     refreshed_after_delete=st.booleans(),
+    time_zone=SESSION_ZONES,
     ranges=RANGES,
 )
 def test_generated_streams_give_exact_funnels_from_session_paths(
-    conn, batches, steps, within_minutes, deleted_session, deleted_before, refreshed_after_delete, ranges
+    conn, batches, steps, within_minutes, deleted_session, deleted_before, refreshed_after_delete, time_zone, ranges
 ):
     """Late and out-of-order batches, each refreshed or not, in two tenants, some events deleted
-    before or after the last refresh: funnel() from session paths equals the raw-event oracle."""
+    before or after the last refresh, in any session time zone: funnel() from session paths equals
+    the raw-event oracle."""
     within = timedelta(minutes=within_minutes)
     with conn.transaction(force_rollback=True):
+        conn.execute("SELECT set_config('TimeZone', %s, true)", (time_zone,))
         write_then_delete(
             conn,
             [(to_documents(batch), refreshed) for batch, refreshed in batches],
