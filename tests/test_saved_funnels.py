@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from tests.conftest import acting_as, track_events
 from tests.test_metrics_and_funnel import (
     BASE,
+    SESSION_ZONES,
     expected_funnel,
     funnel_stream,
     generated_event,
@@ -100,8 +101,6 @@ def generated_ranges(ranges: list[tuple[int, int]]) -> list[tuple[datetime, date
     return out
 
 
-# The session's time zone must not matter; BASE lies a few hours before New York's clocks go back.
-SESSION_ZONES = st.sampled_from(["UTC", "America/New_York", "Asia/Kathmandu", "Pacific/Chatham"])
 RANGES = st.lists(
     st.tuples(st.integers(min_value=-30 * 60, max_value=26 * 60), st.integers(min_value=1, max_value=54 * 60)),
     min_size=1,

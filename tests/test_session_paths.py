@@ -18,12 +18,12 @@ from psycopg import sql
 from tests.conftest import acting_as, track_events
 from tests.test_metrics_and_funnel import (
     BASE,
+    SESSION_ZONES,
     generated_event,
     to_documents,
 )
 from tests.test_saved_funnels import (
     RANGES,
-    SESSION_ZONES,
     STEP_CHOICES,
     assert_funnels_match_the_oracle,
     funnel_of,

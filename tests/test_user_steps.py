@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import acting_as, track_events
-from tests.test_metrics_and_funnel import BASE, expected_funnel, generated_event, stored_events
+from tests.test_metrics_and_funnel import BASE, SESSION_ZONES, expected_funnel, generated_event, stored_events
 from tests.test_saved_funnels import RANGES, STEP_CHOICES, generated_ranges
 from tests.test_session_paths import write_then_delete
 
@@ -201,7 +201,7 @@ def test_a_reader_follows_only_its_own_users(conn):
     deleted_user=st.sampled_from([None, "u1", "u2"]),
     deleted_before=st.integers(min_value=-26 * 60, max_value=26 * 60),
     refreshed_after_delete=st.booleans(),
-    time_zone=st.sampled_from(["UTC", "America/New_York", "Pacific/Chatham", "Asia/Kathmandu"]),
+    time_zone=SESSION_ZONES,
     ranges=RANGES,
 )
 def test_generated_streams_give_exact_user_funnels(
