@@ -2,7 +2,7 @@
 -- class, so that funnel() counts a month of sessions nobody saved from a few
 -- thousand rows instead of one row per session.
 -- depends: 0012_user_funnel_index
--- sql-checksum: 5614e06fd3f85a72431c4269196bf6f0ab10142431afd0463905ff8080b26b3e
+-- sql-checksum: d18f849f1672f780a6760ff318f04b77b5730f4ec792dd345977b9936fce3fdb
 --
 -- funnel() from session paths (0011) scans every session of its range: one
 -- row each, 490k for a month of 10M events, about 270 ms. Sessions of one
@@ -17,6 +17,8 @@
 -- hour where a touched session starts or started.
 -- It has a row per distinct (hour, path, class): few where sessions repeat
 -- their paths (landing-page bounces), up to one per session where none do.
+-- The functions it re-applies also trim event keys in cleanup(), and read
+-- timestamps at ingest with DateStyle 'ISO, MDY', whatever the caller's.
 
 CREATE TABLE analytics.rollup_hourly_paths (
   project_id     text        NOT NULL,

@@ -48,15 +48,21 @@ def test_valid_events_are_stored_with_their_fields(conn):
 
 def test_occurred_at_forms_are_tz_independent(conn):
     conn.execute("SET TimeZone = 'Asia/Kolkata'")  # must not matter
-    base = (NOW - timedelta(hours=3)).replace(microsecond=0, minute=0, second=0)
+    conn.execute("SET DateStyle = 'ISO, DMY'")  # nor must this (day first)
+    # A recent hour on a day that reads as another date day-first (day <= 12, day != month).
+    base = next(
+        at
+        for at in ((NOW - timedelta(days=d, hours=3)).replace(microsecond=0, minute=0, second=0) for d in range(40))
+        if at.day <= 12 and at.day != at.month
+    )
     iso_z = base.strftime("%Y-%m-%dT%H:%M:%SZ")
     iso_offset = base.astimezone(datetime.now().astimezone().tzinfo).isoformat()
     no_offset = base.strftime("%Y-%m-%dT%H:%M:%S")  # means UTC
     epoch = base.timestamp()
-    result = track_events(
-        conn, [ev(session_id=f"s{i}", occurred_at=v) for i, v in enumerate([iso_z, iso_offset, no_offset, epoch])]
-    )
-    assert result["accepted"] == 4, result
+    month_first = base.strftime("%m/%d/%Y %H:%M:%S")  # not ISO 8601: read month first, as PostgreSQL's default
+    forms = [iso_z, iso_offset, no_offset, epoch, month_first]
+    result = track_events(conn, [ev(session_id=f"s{i}", occurred_at=v) for i, v in enumerate(forms)])
+    assert result["accepted"] == 5, result
     rows = conn.execute("SELECT DISTINCT occurred_at FROM analytics.events").fetchall()
     assert [r["occurred_at"] for r in rows] == [base]
 

@@ -4,6 +4,7 @@ LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
 SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, MDY'
 AS $function$
 /*
 Contract: for one event document that made the set-based insert of

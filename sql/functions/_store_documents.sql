@@ -8,6 +8,7 @@ RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, MDY'
 AS $function$
 /*
 Contract: validate a batch of event documents (JSON object texts) and store
@@ -126,7 +127,9 @@ BEGIN
     -- Casts straight from the text: a value PostgreSQL refuses raises a data
     -- error, and _store_documents_bisect() isolates and diagnoses its event.
     -- The function runs with TimeZone = UTC, so a timestamp without an
-    -- offset means UTC whatever the caller's session zone; the first
+    -- offset means UTC whatever the caller's session zone, and with
+    -- DateStyle = 'ISO, MDY', so that a form other than ISO 8601 ('11/02/2026')
+    -- reads the same whatever the caller's DateStyle; the first
     -- character must be a digit, which keeps out 'now', 'yesterday' and
     -- 'infinity'.
     SELECT f.*,
