@@ -72,6 +72,31 @@ def test_cleanup_drops_expired_partitions_after_rolling_them_up(conn):
     assert keys == [{"event_type": "click", "name": None}]
 
 
+def test_cleanup_keeps_the_event_keys_of_the_hour_its_cut_off_falls_in(conn):
+    """A session may start in the kept part of the hour the hourly cut-off falls in, and funnel() then
+    matches its path; that hour's rows go, but its keys must stay. Keys of older hours go."""
+    conn.execute("UPDATE analytics.settings SET value = '2' WHERE key = 'rollup_retention_days'")
+    cutoff = datetime.now(UTC) - timedelta(days=2)
+    next_hour = cutoff.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    kept_part = cutoff + (next_hour - cutoff) / 2
+    track_events(
+        conn,
+        [
+            {"session_id": "a", "event_type": "click", "name": "kept", "occurred_at": kept_part.isoformat()},
+            {
+                "session_id": "b",
+                "event_type": "click",
+                "name": "old",
+                "occurred_at": (cutoff - timedelta(hours=2)).isoformat(),
+            },
+        ],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    report = conn.execute("SELECT analytics.cleanup() AS r").fetchone()["r"]
+    assert report["event_keys_deleted"] == 1
+    assert [r["name"] for r in conn.execute("SELECT name FROM analytics.event_keys").fetchall()] == ["kept"]
+
+
 def test_cleanup_trims_rejected_events_and_job_runs(conn):
     track_events(conn, [{"session_id": "", "event_type": "x"}])
     conn.execute("UPDATE analytics.rejected_events SET rejected_at = now() - interval '31 days'")

@@ -10,9 +10,10 @@ Contract: apply every retention setting, in one call (pg_cron: daily, job
   - raw events: cleanup_old_raw_events() drops partitions older than
     raw_retention_days (90), after rolling up what is still pending;
   - hourly rollups and per-hour facts older than rollup_retention_days (90),
-    and the event keys (analytics.event_keys) no hourly rollup row has
-    left: no session that funnel() matches by its path holds them, so they
-    no longer keep a step whose character they share from the paths;
+    and the event keys (analytics.event_keys) that no kept hourly rollup
+    row has (nor one of the hour the cut-off falls in): no session that
+    funnel() matches by its path holds them, so they no longer keep a step
+    whose character they share from the paths;
   - rejected events older than rejected_retention_days (30);
   - job runs, and pg_cron's cron.job_run_details (which otherwise grows
     forever), older than job_runs_retention_days (30).
@@ -38,6 +39,16 @@ DECLARE
   v_runs     bigint;
   v_cron     bigint;
 BEGIN
+  -- Event keys no hourly row kept has. funnel() matches paths only of
+  -- sessions that start within the hourly retention, whose events those
+  -- rows count; the hour that the cut-off falls in is kept for this, as a
+  -- session may start in its kept part. Under the rollup job's lock.
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('analytics.refresh_rollups'));
+  DELETE FROM analytics.event_keys k
+   WHERE NOT EXISTS (SELECT FROM analytics.rollup_hourly r
+                      WHERE r.project_id = k.project_id AND r.event_type = k.event_type
+                        AND r.name IS NOT DISTINCT FROM k.name AND r.bucket >= v_rollup - interval '1 hour');
+  GET DIAGNOSTICS v_keys = ROW_COUNT;
   FOREACH v_table IN ARRAY ARRAY['rollup_hourly', 'rollup_hourly_totals', 'rollup_hourly_properties',
                                  'rollup_hourly_visits', 'rollup_hourly_entry_exit_pages', 'rollup_hourly_exposures',
                                  'rollup_hourly_funnel_steps', 'rollup_hourly_paths']
@@ -46,15 +57,6 @@ BEGIN
     GET DIAGNOSTICS v_n = ROW_COUNT;
     v_hourly := v_hourly + v_n;
   END LOOP;
-  -- Event keys no hourly row has left. funnel() matches paths only of
-  -- sessions that start within the hourly retention, whose events the kept
-  -- rows count.
-  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('analytics.refresh_rollups'));
-  DELETE FROM analytics.event_keys k
-   WHERE NOT EXISTS (SELECT FROM analytics.rollup_hourly r
-                      WHERE r.project_id = k.project_id AND r.event_type = k.event_type
-                        AND r.name IS NOT DISTINCT FROM k.name);
-  GET DIAGNOSTICS v_keys = ROW_COUNT;
   -- Per-hour facts are only needed while raw events of those hours may
   -- still change; sessions and experiment sessions keep the merged facts.
   DELETE FROM analytics.session_hours WHERE bucket < (v_raw ->> 'cutoff')::timestamptz;
