@@ -2,7 +2,7 @@
 -- class, so that funnel() counts a month of sessions nobody saved from a few
 -- thousand rows instead of one row per session.
 -- depends: 0012_user_funnel_index
--- sql-checksum: 1f44b237b94c8e46717e0d235bc984b593257f8d7d080cb633c5265ee6bc3eb9
+-- sql-checksum: 9b16203d450eb44fed37db51b61618fd63f18f060754fcbff8cee65df7639ecf
 --
 -- funnel() from session paths (0011) scans every session of its range: one
 -- row each, 490k for a month of 10M events, about 270 ms. Sessions of one

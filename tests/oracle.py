@@ -83,10 +83,16 @@ DAILY_QUERIES = {
 }
 
 
+def _utc(value: Any) -> Any:
+    """Times in UTC, whatever the session's zone: Python adds and subtracts aware times on the wall clock
+    of their zone, and never finds a time of a repeated hour equal to one in another zone."""
+    return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo is not None else value
+
+
 def _rows(conn, query: str, params: Any = None) -> list[tuple]:
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(query, params)
-        return sorted(cur.fetchall(), key=repr)
+        return sorted((tuple(_utc(v) for v in row) for row in cur.fetchall()), key=repr)
 
 
 def mismatches(conn) -> dict[str, tuple[list, list]]:
@@ -188,7 +194,7 @@ def _events(conn) -> list[dict[str, Any]]:
             "SELECT project_id, event_id, occurred_at, session_id, user_id, event_type, name, experiment_id,"
             " variant_key FROM analytics.events"
         )
-        rows = cur.fetchall()
+        rows = [{**e, "occurred_at": _utc(e["occurred_at"])} for e in cur.fetchall()]
     # Ties on time are broken by event_id, as the package documents.
     return sorted(rows, key=lambda e: (e["occurred_at"], str(e["event_id"])))
 
@@ -252,7 +258,7 @@ def expected_rollup_hourly_paths(conn) -> list[tuple]:
     paths = {(project, session): path for project, session, path in expected_paths(conn)}
     counts: dict[tuple, int] = defaultdict(int)
     for project, session, _, first, last, *_ in expected_sessions(conn):
-        duration = last.astimezone(UTC) - first.astimezone(UTC)
+        duration = last - first
         bound = next((b for b in DURATION_BOUNDS if b >= duration), None)
         counts[(project, _utc_hour(first), paths[(project, session)], bound)] += 1
     return sorted(((*k, n) for k, n in counts.items()), key=repr)
@@ -286,8 +292,8 @@ def expected_rollup_hourly_entry_exit_pages(conn) -> list[tuple]:
 
 
 def _utc_hour(at: datetime) -> datetime:
-    """The start of `at`'s UTC hour, in `at`'s own zone (as the database returns it)."""
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0).astimezone(at.tzinfo)
+    """The start of `at`'s UTC hour."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def expected_rollup_hourly_visits(conn) -> list[tuple]:
@@ -296,10 +302,10 @@ def expected_rollup_hourly_visits(conn) -> list[tuple]:
     for project, _, previous, first, last, count in _linked_visits(conn):
         hour = _utc_hour(first)
         previous_hour = _utc_hour(previous) if previous else None
-        row = rows[(project, hour, first.astimezone(UTC).minute // 15, previous_hour)]
+        row = rows[(project, hour, first.minute // 15, previous_hour)]
         row[0] += 1
         row[1] += count == 1
-        row[2] += (last.astimezone(UTC) - first.astimezone(UTC)) // timedelta(microseconds=1)  # not wall clock
+        row[2] += (last - first) // timedelta(microseconds=1)
     return sorted(((*k, *v) for k, v in rows.items()), key=repr)
 
 

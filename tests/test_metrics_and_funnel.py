@@ -74,7 +74,7 @@ def expected_metrics(raw: list[dict], from_ts: datetime, to_ts: datetime, granul
         v["user"] = e["user_id"] or v["user"]
     for session, v in visits.items():
         v["visitor"] = f"u:{v['user']}" if v["user"] else f"s:{session}"
-        v["duration"] = (v["last"].astimezone(UTC) - v["first"].astimezone(UTC)).total_seconds()  # not wall clock
+        v["duration"] = (v["last"] - v["first"]).total_seconds()  # stored_events() gives UTC
 
     def in_range(lo: datetime, hi: datetime) -> tuple[list[dict], list[dict]]:
         return (

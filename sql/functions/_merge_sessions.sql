@@ -158,45 +158,46 @@ BEGIN
   IF v_hour_projects IS NOT NULL THEN
     DELETE FROM analytics.rollup_hourly_visits r USING unnest(v_hour_projects, v_hours) AS h(project_id, hour)
      WHERE r.project_id = h.project_id AND r.bucket = h.hour;
-    INSERT INTO analytics.rollup_hourly_visits
-           (project_id, bucket, quarter, previous_bucket, visits, bounces, duration_s)
-    SELECT h.project_id, h.hour, (EXTRACT(minute FROM s.first_seen AT TIME ZONE 'UTC')::integer / 15)::smallint,
-           coalesce(pg_catalog.date_trunc('hour', s.previous_first_seen, 'UTC'), '-infinity'),
-           pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE s.event_count = 1),
-           pg_catalog.sum(EXTRACT(epoch FROM s.last_seen - s.first_seen))::double precision
-      FROM unnest(v_hour_projects, v_hours) AS h(project_id, hour)
-     CROSS JOIN LATERAL (
-       SELECT x.first_seen, x.last_seen, x.event_count, x.previous_first_seen FROM analytics.sessions x
-        WHERE x.project_id = h.project_id AND x.first_seen >= h.hour AND x.first_seen < h.hour + interval '1 hour'
-        OFFSET 0
-     ) s
-     GROUP BY 1, 2, 3, 4;
     DELETE FROM analytics.rollup_hourly_entry_exit_pages r
      USING unnest(v_hour_projects, v_hours) AS h(project_id, hour)
      WHERE r.project_id = h.project_id AND r.bucket = h.hour;
-    INSERT INTO analytics.rollup_hourly_entry_exit_pages (project_id, bucket, page_role, page, visits)
-    SELECT h.project_id, h.hour, p.page_role, p.page, pg_catalog.count(*)
-      FROM unnest(v_hour_projects, v_hours) AS h(project_id, hour)
-     CROSS JOIN LATERAL (
-       SELECT x.entry_page, x.exit_page FROM analytics.sessions x
-        WHERE x.project_id = h.project_id AND x.first_seen >= h.hour AND x.first_seen < h.hour + interval '1 hour'
-        OFFSET 0
-     ) s
-     CROSS JOIN LATERAL (VALUES ('entry', s.entry_page), ('exit', s.exit_page)) AS p(page_role, page)
-     WHERE p.page IS NOT NULL
-     GROUP BY 1, 2, 3, 4;
     DELETE FROM analytics.rollup_hourly_paths r
      USING unnest(v_hour_projects, v_hours) AS h(project_id, hour)
      WHERE r.project_id = h.project_id AND r.bucket = h.hour;
+    -- The visits that start in those hours, read once for the three rollups.
+    WITH s AS MATERIALIZED (
+      SELECT h.project_id, h.hour, x.first_seen, x.last_seen, x.event_count, x.previous_first_seen,
+             x.entry_page, x.exit_page, x.path
+        FROM unnest(v_hour_projects, v_hours) AS h(project_id, hour)
+       CROSS JOIN LATERAL (
+         SELECT y.first_seen, y.last_seen, y.event_count, y.previous_first_seen, y.entry_page, y.exit_page, y.path
+           FROM analytics.sessions y
+          WHERE y.project_id = h.project_id AND y.first_seen >= h.hour AND y.first_seen < h.hour + interval '1 hour'
+          OFFSET 0
+       ) x
+    ), visits AS (
+      INSERT INTO analytics.rollup_hourly_visits
+             (project_id, bucket, quarter, previous_bucket, visits, bounces, duration_s)
+      SELECT s.project_id, s.hour, (EXTRACT(minute FROM s.first_seen AT TIME ZONE 'UTC')::integer / 15)::smallint,
+             coalesce(pg_catalog.date_trunc('hour', s.previous_first_seen, 'UTC'), '-infinity'),
+             pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE s.event_count = 1),
+             pg_catalog.sum(EXTRACT(epoch FROM s.last_seen - s.first_seen))::double precision
+        FROM s
+       GROUP BY 1, 2, 3, 4
+      RETURNING 1
+    ), pages AS (
+      INSERT INTO analytics.rollup_hourly_entry_exit_pages (project_id, bucket, page_role, page, visits)
+      SELECT s.project_id, s.hour, p.page_role, p.page, pg_catalog.count(*)
+        FROM s
+       CROSS JOIN LATERAL (VALUES ('entry', s.entry_page), ('exit', s.exit_page)) AS p(page_role, page)
+       WHERE p.page IS NOT NULL
+       GROUP BY 1, 2, 3, 4
+      RETURNING 1
+    )
     INSERT INTO analytics.rollup_hourly_paths (project_id, bucket, path, duration_bound, sessions)
-    SELECT h.project_id, h.hour, s.path, analytics._session_duration_bound(s.last_seen - s.first_seen),
+    SELECT s.project_id, s.hour, s.path, analytics._session_duration_bound(s.last_seen - s.first_seen),
            pg_catalog.count(*)
-      FROM unnest(v_hour_projects, v_hours) AS h(project_id, hour)
-     CROSS JOIN LATERAL (
-       SELECT x.path, x.first_seen, x.last_seen FROM analytics.sessions x
-        WHERE x.project_id = h.project_id AND x.first_seen >= h.hour AND x.first_seen < h.hour + interval '1 hour'
-        OFFSET 0
-     ) s
+      FROM s
      GROUP BY 1, 2, 3, 4;
   END IF;
   RETURN v_rows;
