@@ -280,6 +280,63 @@ def test_upgrade_gives_the_sessions_already_rolled_up_their_paths(empty_database
         assert mismatches(conn) == {}
 
 
+def _readme_prebuild_statement() -> str:
+    """The README's query that writes one CREATE INDEX CONCURRENTLY per partition, ahead of 0012."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("**Upgrading a large install without blocking ingest.**", 1)[1]
+    block = re.search(r"```sql\n(.*?)```", section, flags=re.S)
+    assert block is not None
+    return block.group(1).replace("\\gexec", "").strip()
+
+
+def test_an_index_built_concurrently_ahead_of_its_migration_is_attached_not_rebuilt(empty_database):
+    """The README's way to apply 0012 to a large install without blocking writes: build the index on each
+    partition CONCURRENTLY first; the migration's CREATE INDEX then attaches those very indexes."""
+    dsn = empty_database()
+    install(dsn)
+    start = datetime.now(UTC) - timedelta(days=2)
+    events = [
+        {
+            "session_id": f"s{n % 5}",
+            "user_id": f"u{n % 3}",
+            "event_type": "pageview",
+            "name": "/",
+            "occurred_at": (start + timedelta(hours=3 * n)).isoformat(),
+        }
+        for n in range(20)
+    ]
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        track_events(conn, events)
+        conn.execute("SELECT analytics.maintain_partitions()")  # the past days' rows leave the default partition
+        conn.execute("SELECT analytics.refresh_rollups()")
+    yoyo("rollback", dsn, "--revision", "0012_user_funnel_index")
+    index_of_partitions = """
+        SELECT i.indrelid::regclass::text AS partition, i.indexrelid AS index, i.indisvalid AS valid,
+               (SELECT p.inhparent::regclass::text FROM pg_inherits p WHERE p.inhrelid = i.indexrelid) AS parent
+          FROM pg_index i JOIN pg_inherits t ON t.inhrelid = i.indrelid
+         WHERE t.inhparent = 'analytics.events'::regclass
+           AND pg_get_indexdef(i.indexrelid) LIKE '%(project_id, user_id, event_type, name, occurred_at)%'
+         ORDER BY 1, 2"""
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        assert conn.execute(index_of_partitions).fetchall() == []
+        partitions = conn.execute(
+            "SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'analytics.events'::regclass"
+        ).fetchone()["n"]
+        statements = [row["format"] for row in conn.execute(_readme_prebuild_statement()).fetchall()]
+        assert len(statements) == partitions >= 3
+        for statement in statements:  # autocommit: CONCURRENTLY refuses to run in a transaction
+            conn.execute(statement)
+        prebuilt = conn.execute(index_of_partitions).fetchall()
+        assert len(prebuilt) == partitions and all(row["parent"] is None for row in prebuilt)
+    yoyo("apply", dsn)
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        after = conn.execute(index_of_partitions).fetchall()
+        # The same indexes, one per partition, now valid children of the migration's index.
+        assert [(r["partition"], r["index"]) for r in after] == [(r["partition"], r["index"]) for r in prebuilt]
+        assert {(r["parent"], r["valid"]) for r in after} == {("analytics.events_project_user_key_time_idx", True)}
+        assert mismatches(conn) == {}
+
+
 def _readme_recipes() -> list[tuple[str, str]]:
     """(statement, the output comment under it) for every SQL block of the README's Recipes section."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

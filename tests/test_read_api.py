@@ -710,6 +710,32 @@ def test_generated_group_changes_give_exact_group_stats(conn, steps):
         assert mismatches(conn) == {}
 
 
+def test_group_stats_over_every_project_keeps_each_projects_user_apart(conn):
+    """An admin over every project: user u1 of two projects counts once, under each project's own trait
+    value, for a trait that is rolled up ("group") and one that is not ("country")."""
+    for project, value in (("default", "fr"), ("other", "de")):
+        track_events(
+            conn,
+            [
+                {
+                    "project_id": project,
+                    "session_id": "s1",
+                    "user_id": "u1",
+                    "event_type": "click",
+                    "occurred_at": NOW.isoformat(),
+                }
+            ],
+        )
+        conn.execute(
+            "SELECT analytics.identify('u1', %s::jsonb, %s)",
+            (json.dumps({"country": value, "group": value}), project),
+        )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    for trait in ("country", "group"):
+        stats = call(conn, "SELECT analytics.group_stats(current_date - 2, current_date + 1, %s) AS r", trait)
+        assert sorted((g["group"], g["users"], g["events"]) for g in stats) == [("de", 1, 1), ("fr", 1, 1)], trait
+
+
 def track_a_click_a_day(conn, days: int) -> None:
     """User u1 clicks once a day, in a session a day, for the last `days` days."""
     track_events(

@@ -1,0 +1,2 @@
+-- Roll back 0014: nothing to undo; the older checkout's sql/ brings back its
+-- group_stats().
