@@ -495,11 +495,13 @@ def run_reads(dsn: str | None = None, events: int = 10_000_000, days: int = 30, 
                 conn, "SELECT analytics.save_trait_rollup('plan', project_id => 'project_0') AS result"
             )
             conn.execute("VACUUM ANALYZE")
-            # As under steady ingest: the current hour has been written since the last refresh
-            # (funnel() walks its sessions over raw events).
+            # As under steady ingest at the worst minute, the 59th: a whole hour of traffic written
+            # since the last refresh (funnel() walks its sessions over raw events). The last hour's
+            # traffic spans the current hour and the one before; both are marked, whatever the minute.
             conn.execute(
                 "INSERT INTO analytics.dirty_buckets (project_id, bucket)"
-                " VALUES ('project_0', date_trunc('hour', now(), 'UTC'))"
+                " VALUES ('project_0', date_trunc('hour', now(), 'UTC')),"
+                " ('project_0', date_trunc('hour', now() - interval '1 hour', 'UTC'))"
             )
             report["sessions"] = db.call(conn, "SELECT count(*) AS result FROM analytics.sessions")
             # How much the path rollup compresses this generator's sessions: real traffic repeats its

@@ -108,6 +108,24 @@ def test_events_not_yet_rolled_up_count_at_once(conn):
     assert counts() == [2, 1]
 
 
+def test_a_walked_session_is_read_before_the_oldest_per_hour_facts_too(conn):
+    """A walked session is read only where its events can lie: between its first and last event as of
+    the last refresh, in the hours written since, and before the project's oldest per-hour facts. The
+    last is for cleanup(), which trims session_hours up to the raw cut-off while the raw events of that
+    day stay: a session merged again after the trim has a first_seen that no longer covers them."""
+    steps, within = ["pageview=/", "click=cta", "conversion"], timedelta(hours=6)
+    track_events(conn, [ev("a", AT, "pageview", "/")])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    conn.execute("DELETE FROM analytics.session_hours WHERE bucket = date_trunc('hour', %s::timestamptz, 'UTC')", (AT,))
+    track_events(conn, [ev("a", AT + timedelta(hours=1), "click", "cta")])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    first_seen = conn.execute("SELECT first_seen FROM analytics.sessions WHERE session_id = 'a'").fetchone()
+    assert first_seen["first_seen"] == AT + timedelta(hours=1)  # the merge no longer sees the pageview
+    track_events(conn, [ev("a", AT + timedelta(hours=2), "conversion")])  # written since: a is walked
+    got = funnel_of(conn, steps, AT - timedelta(hours=1), AT + timedelta(hours=3), within)
+    assert got["source"] == "session_paths" and [s["count"] for s in got["steps"]] == [1, 1, 1]
+
+
 def test_a_step_character_shared_with_another_key_reads_raw_events(conn):
     """The characters are a hash: a key that shares a step's character sends funnel() to raw events."""
     steps, within = ["pageview=/", "click=cta"], timedelta(hours=1)

@@ -59,6 +59,7 @@ DECLARE
   v_counts        bigint[];
   v_rolled_counts bigint[];     -- the count over the rollup's whole hours
   v_walked_counts bigint[];     -- what the count gives for the sessions in v_walk
+  v_walk_counts   bigint[];     -- the walk over raw events of the sessions in v_walk and v_unanswered
 BEGIN
   SELECT w.first_hour, w.end_hour INTO v_first, v_last FROM analytics._whole_hours(from_ts, to_ts) w;
   SELECT pg_catalog.string_agg(
@@ -137,13 +138,15 @@ BEGIN
                    CROSS JOIN LATERAL (SELECT y.* FROM analytics.sessions y  -- one probe per session
                                         WHERE y.project_id = $1 AND y.session_id = w.session_id OFFSET 0) x$q$)
     INTO v_walked_counts USING project_id, from_ts, to_ts, within, coalesce(v_walk, '{}'), patterns;
+  -- The walk in a statement of its own: in the join below, the planner
+  -- evaluated the function twice.
+  v_walk_counts := analytics._funnel_walk_sessions(steps, project_id, event_types, names, from_ts, to_ts,
+                                                   within, coalesce(v_walk, '{}') || coalesce(v_unanswered, '{}'));
   SELECT pg_catalog.array_agg(c.n + r.n - p.n + w.n ORDER BY c.k) INTO v_counts
     FROM unnest(v_counts) WITH ORDINALITY AS c(n, k)
     JOIN unnest(v_rolled_counts) WITH ORDINALITY AS r(n, k) ON r.k = c.k
     JOIN unnest(v_walked_counts) WITH ORDINALITY AS p(n, k) ON p.k = c.k
-    JOIN unnest(analytics._funnel_walk_sessions(steps, project_id, event_types, names, from_ts, to_ts,
-                                                within, coalesce(v_walk, '{}') || coalesce(v_unanswered, '{}')))
-           WITH ORDINALITY AS w(n, k) ON w.k = c.k;
+    JOIN unnest(v_walk_counts) WITH ORDINALITY AS w(n, k) ON w.k = c.k;
   RETURN v_counts;
 END
 $function$;

@@ -1,2 +1,2 @@
 -- Roll back 0014: nothing to undo; the older checkout's sql/ brings back its
--- group_stats().
+-- _funnel_walk_sessions(), _funnel_from_session_paths() and group_stats().

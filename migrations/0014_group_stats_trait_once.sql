@@ -1,9 +1,0 @@
--- 0014: group_stats() for a trait that is not rolled up reads the trait
--- once per user instead of once per user-day, and joins the user-days of
--- one project by user alone: 65 ms to 53 ms for 150k user-days (10M events,
--- a month, 5,000 users) on the 2-vCPU machine of shared/BASELINE.md.
--- depends: 0013_session_path_rollup
--- sql-checksum: 94073db18c137b6aa3657a31ebec682c4ea286d41eb2fda7562b0e21199b36fc
---
--- Nothing stateful changes: this migration carries sql/'s new checksum, so
--- that `yoyo apply` re-applies the functions (migrations/post-apply.py).
