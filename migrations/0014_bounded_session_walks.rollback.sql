@@ -1,2 +1,4 @@
--- Roll back 0014: nothing to undo; the older checkout's sql/ brings back its
--- _funnel_walk_sessions(), _funnel_from_session_paths() and group_stats().
+-- Roll back 0014: the function it added goes; the older checkout's sql/
+-- brings back the _funnel_walk_sessions(), _funnel_from_session_paths(),
+-- funnels by user and group_stats() that do not call it.
+DROP FUNCTION IF EXISTS analytics._users_written_since_refresh(text, timestamptz, timestamptz);

@@ -137,6 +137,31 @@ def test_events_written_or_deleted_after_the_refresh_count_at_once(conn):
     assert user_steps(conn, steps, *span, timedelta(hours=1)) == [2, 1]
 
 
+def test_users_are_looked_for_on_their_active_days_whatever_zone_labelled_them(conn):
+    """Step 1 looks for a user only on the UTC days the daily per-user rollup shows them active. Its
+    days are local: rolled up at UTC+14, then the project moves to UTC-11 without a backfill, and a
+    user active late on a UTC day (the next local day at +14) is still looked for on that UTC day."""
+    conn.execute("INSERT INTO analytics.project_settings VALUES ('default', 'time_zone', 'Pacific/Kiritimati')")
+    steps = ["pageview=/pricing", "click=cta"]
+    track_events(
+        conn,
+        [
+            ev("u1", -210, "pageview", "/pricing", "a"),  # 23:30 UTC, the next day at UTC+14
+            ev("u1", -200, "click", "cta", "a"),
+            ev("u2", 2 * 24 * 60 + 600, "pageview", "/pricing", "b"),  # two days later only
+            ev("u2", 2 * 24 * 60 + 601, "click", "cta", "b"),
+            ev("u3", 24 * 60, "click", "cta", "c"),  # active, never enters
+        ],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    conn.execute("UPDATE analytics.project_settings SET value = 'Pacific/Pago_Pago' WHERE key = 'time_zone'")
+    start = BASE - timedelta(days=1)
+    assert user_steps(conn, steps, start, start + timedelta(days=4), timedelta(hours=1)) == [2, 2]
+    assert_user_steps_match_the_oracle(
+        conn, steps, timedelta(hours=1), generated_ranges([(s, n) for s in range(-1500, 3000, 310) for n in (45, 2900)])
+    )
+
+
 def test_funnel_takes_user_steps_when_users_are_few_and_events_many(conn):
     """Two users with 400 step events each over five days: following them is the cheaper way.
     Four hundred users with two events each: joining the step events is."""

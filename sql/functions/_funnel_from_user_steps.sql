@@ -21,14 +21,16 @@ Contract: funnel()'s counts per step by user, over the raw events in
   out), as _funnel_sql() walks them, but one step at a time through the
   index (project_id, user_id, event_type, name, occurred_at):
   - step 1: each user's first step-1 event, one UTC day at a time, from the
-    range's first day; a user found on a day is not looked for again, and
-    the search stops when every user is found;
+    range's first day, looked for only on the days the user was active
+    (the daily per-user rollup, and the hours written since the last
+    refresh); a user found on a day is not looked for again, and the
+    search stops when every user is found;
   - step k: each user who reached step k-1, their first step-k event after
     it and at most `within` after their entry.
   Each is one index probe per user (a nested loop by necessity; the rest
   runs with enable_nestloop = off, as funnel()), so the cost grows with
-  the users and the days before they enter, never with the events of the
-  range: a month of a user's 2,000 events costs a few probes, about 5 us
+  the users and the days they are active before they enter, never with
+  the events of the range: a month of a user's 2,000 events costs a few probes, about 5 us
   each. funnel() takes this way when it is the cheaper one (see there).
 Parameters:
   steps                 the number of steps
@@ -61,6 +63,9 @@ DECLARE
   v_counts    bigint[] := pg_catalog.array_fill(0::bigint, ARRAY[steps]);
   v_day       timestamptz := pg_catalog.date_trunc('day', from_ts, 'UTC');
   v_left      text[] := coalesce(user_ids, '{}');  -- users not yet found at step 1
+  v_active    text[];                              -- those of them active on the day
+  v_lo        timestamptz;                         -- the day, cut to the range
+  v_hi        timestamptz;
   v_found     text[];
   v_found_at  timestamptz[];
   v_unused    timestamptz[];
@@ -68,19 +73,35 @@ DECLARE
   v_entered   timestamptz[] := '{}';               -- their entry
   v_at        timestamptz[] := '{}';               -- when they reached it
 BEGIN
-  -- Step 1, day by day.
+  -- Step 1, day by day, for the users not yet found who were active that
+  -- day: a row of the daily per-user rollup (as of the last refresh) whose
+  -- first and last event span part of it, or an event in one of its hours
+  -- written since. The rollup's days are local; any zone's local date of
+  -- an instant lies within a day of its UTC date.
   WHILE v_day < to_ts AND pg_catalog.cardinality(v_left) > 0 LOOP
-    EXECUTE v_probe INTO v_found, v_unused, v_found_at
-      USING project_id, event_types[1], names[1], greatest(v_day, from_ts), least(v_day + interval '24 hours', to_ts),
-            v_left, NULL::timestamptz[],
-            pg_catalog.array_fill('-infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_left)]),
-            pg_catalog.array_fill('infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_left)]);
-    IF v_found IS NOT NULL THEN
-      v_users := v_users || v_found;
-      v_entered := v_entered || v_found_at;
-      SELECT coalesce(pg_catalog.array_agg(l.user_id), '{}') INTO v_left
-        FROM unnest(v_left) AS l(user_id)
-       WHERE NOT EXISTS (SELECT FROM unnest(v_found) AS f(user_id) WHERE f.user_id = l.user_id);
+    v_lo := greatest(v_day, from_ts);
+    v_hi := least(v_day + interval '24 hours', to_ts);
+    SELECT coalesce(pg_catalog.array_agg(l.user_id), '{}') INTO v_active
+      FROM unnest(v_left) AS l(user_id)
+     WHERE l.user_id IN (SELECT r.user_id FROM analytics.rollup_daily_users r
+                          WHERE r.project_id = _funnel_from_user_steps.project_id
+                            AND r.day BETWEEN (v_lo AT TIME ZONE 'UTC')::date - 1 AND (v_hi AT TIME ZONE 'UTC')::date + 1
+                            AND r.first_seen < v_hi AND r.last_seen >= v_lo
+                         UNION ALL
+                         SELECT unnest(analytics._users_written_since_refresh(_funnel_from_user_steps.project_id,
+                                                                                v_lo, v_hi)));
+    IF pg_catalog.cardinality(v_active) > 0 THEN
+      EXECUTE v_probe INTO v_found, v_unused, v_found_at
+        USING project_id, event_types[1], names[1], v_lo, v_hi, v_active, NULL::timestamptz[],
+              pg_catalog.array_fill('-infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_active)]),
+              pg_catalog.array_fill('infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_active)]);
+      IF v_found IS NOT NULL THEN
+        v_users := v_users || v_found;
+        v_entered := v_entered || v_found_at;
+        SELECT coalesce(pg_catalog.array_agg(l.user_id), '{}') INTO v_left
+          FROM unnest(v_left) AS l(user_id)
+         WHERE NOT EXISTS (SELECT FROM unnest(v_found) AS f(user_id) WHERE f.user_id = l.user_id);
+      END IF;
     END IF;
     v_day := v_day + interval '24 hours';  -- a UTC day: the next midnight in UTC, in every session time zone
   END LOOP;

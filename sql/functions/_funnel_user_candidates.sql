@@ -17,7 +17,7 @@ Contract: every user of a project who may have an event in [from_ts,
     event it sees and never narrows them, so a deleted event leaves a user
     in, never out);
   - users of the raw events, now, in the hours written since that refresh
-    (analytics.dirty_buckets): a new user, or a user's new event.
+    (_users_written_since_refresh): a new user, or a user's new event.
 Parameters: project_id (resolved by the caller); from_ts, to_ts the range.
 Returns: the user ids, each once (an empty array for none).
 Example: SELECT pg_catalog.cardinality(analytics._funnel_user_candidates('default', now() - interval '1 day', now()));
@@ -27,15 +27,7 @@ Example: SELECT pg_catalog.cardinality(analytics._funnel_user_candidates('defaul
            WHERE u.project_id = _funnel_user_candidates.project_id
              AND u.last_seen >= from_ts AND u.first_seen < to_ts
           UNION ALL
-          SELECT e.user_id
-            FROM (SELECT DISTINCT d.bucket FROM analytics.dirty_buckets d
-                   WHERE d.project_id = _funnel_user_candidates.project_id
-                     AND d.bucket > from_ts - interval '1 hour' AND d.bucket < to_ts) d
-           CROSS JOIN LATERAL (
-             SELECT x.user_id FROM analytics.events x
-              WHERE x.project_id = _funnel_user_candidates.project_id AND x.user_id IS NOT NULL
-                AND x.occurred_at >= greatest(d.bucket, from_ts) AND x.occurred_at < least(d.bucket + interval '1 hour', to_ts)
-             OFFSET 0) e) c  -- one probe per hour written
+          SELECT unnest(analytics._users_written_since_refresh(_funnel_user_candidates.project_id, from_ts, to_ts))) c
 $function$;
 
 COMMENT ON FUNCTION analytics._funnel_user_candidates(text, timestamptz, timestamptz) IS

@@ -81,6 +81,8 @@ DECLARE
   v_operator text;        -- session paths: LIKE (~~) or a regular expression (~)
   v_patterns text[];      -- per step, the paths that reach it (_funnel_step_patterns)
   v_users   text[];       -- by user: who may have events in the range (_funnel_user_candidates)
+  v_step_events float8;   -- by user: the step events of the range, in the hourly rollup
+  v_probes  float8;       -- by user: the cost of following one user, in step events
   v_source  text;
 BEGIN
   PERFORM analytics._check_time_range(from_ts, to_ts);
@@ -103,14 +105,24 @@ BEGIN
   END IF;
 
   IF count_by = 'user' AND v_project IS NOT NULL THEN
-    v_users := analytics._funnel_user_candidates(v_project, from_ts, to_ts);
-    IF pg_catalog.cardinality(v_users) * (v_n + EXTRACT(epoch FROM to_ts - from_ts)::float8 / 86400 + 1) * 10
-       >= (SELECT coalesce(pg_catalog.sum(h.events), 0)
-             FROM unnest(v_steps.event_types, v_steps.names) AS s(event_type, name)
-             JOIN analytics.rollup_hourly h
-               ON h.project_id = v_project AND h.event_type = s.event_type AND (s.name IS NULL OR h.name = s.name)
-              AND h.bucket > from_ts - interval '1 hour' AND h.bucket < to_ts) THEN
-      v_users := NULL;  -- joining the step events is cheaper
+    -- The step events the join would read, from the hourly rollup; and
+    -- what following users would cost: first counted from analytics.users
+    -- alone (the users whose first and last seen span the range), so that
+    -- a range too short for it skips _funnel_user_candidates(), which
+    -- reads the hours written since the last refresh too.
+    SELECT coalesce(pg_catalog.sum(h.events), 0) INTO v_step_events
+      FROM unnest(v_steps.event_types, v_steps.names) AS s(event_type, name)
+      JOIN analytics.rollup_hourly h
+        ON h.project_id = v_project AND h.event_type = s.event_type AND (s.name IS NULL OR h.name = s.name)
+       AND h.bucket > from_ts - interval '1 hour' AND h.bucket < to_ts;
+    v_probes := (v_n + EXTRACT(epoch FROM to_ts - from_ts)::float8 / 86400 + 1) * 10;
+    IF (SELECT pg_catalog.count(*) FROM analytics.users u
+         WHERE u.project_id = v_project AND u.last_seen >= from_ts AND u.first_seen < to_ts) * v_probes
+       < v_step_events THEN
+      v_users := analytics._funnel_user_candidates(v_project, from_ts, to_ts);
+      IF pg_catalog.cardinality(v_users) * v_probes >= v_step_events THEN
+        v_users := NULL;  -- joining the step events is cheaper
+      END IF;
     END IF;
   END IF;
 
