@@ -395,8 +395,12 @@ READ_CALLS: list[tuple[str, str]] = [
         "SELECT analytics.group_stats(current_date - 30, current_date, trait => 'plan')",
     ),
     (
-        "group_stats(last 30 days, trait => 'country'), not rolled up",
+        "group_stats(last 30 days, trait => 'country'), 40 values: rolled up by the job",
         "SELECT analytics.group_stats(current_date - 30, current_date, trait => 'country')",
+    ),
+    (
+        "group_stats(last 30 days, trait => 'company'), 250 values: not rolled up",
+        "SELECT analytics.group_stats(current_date - 30, current_date, trait => 'company')",
     ),
     (
         "daily_stats(last 30 days, event_type => 'pageview')",
@@ -483,7 +487,8 @@ def run_reads(dsn: str | None = None, events: int = 10_000_000, days: int = 30, 
             conn.execute(_GENERATE_LAST_HOUR, {"project": "project_0", "rows": events // days // 24})
             conn.execute(
                 "SELECT analytics.identify('u' || g, jsonb_build_object('group', 'group-' || g % 20,"
-                " 'plan', (ARRAY['free', 'pro', 'team'])[g % 3 + 1], 'country', 'c' || g % 40), 'project_0')"
+                " 'plan', (ARRAY['free', 'pro', 'team'])[g % 3 + 1], 'country', 'c' || g % 40,"
+                " 'company', 'co' || g % 250), 'project_0')"
                 " FROM generate_series(0, 4999) g"
             )
             report["load_seconds"] = round(time.perf_counter() - started, 1)

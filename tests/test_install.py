@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -277,6 +278,32 @@ def test_upgrade_gives_the_sessions_already_rolled_up_their_paths(empty_database
             "SELECT count(*) FILTER (WHERE path IS NULL) AS tied, count(path) AS with_path FROM analytics.sessions"
         ).fetchone()
         assert paths["tied"] > 0 and paths["with_path"] > 0
+        assert mismatches(conn) == {}
+
+
+def test_upgrade_to_0015_rolls_up_the_traits_set_before_it(empty_database):
+    """0015 clears every user's rolled-up traits: the next refresh weighs each trait key set before the
+    upgrade, rolls up those with few values, and leaves the group rollup equal to the oracle."""
+    dsn = empty_database()
+    install(dsn)
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        track_events(conn, [{"session_id": f"s{n}", "user_id": f"u{n}", "event_type": "click"} for n in range(4)])
+        for n in range(4):
+            traits = {"country": ("fr", "de")[n % 2], "group": "acme"}
+            conn.execute("SELECT analytics.identify(%s, %s::jsonb)", (f"u{n}", json.dumps(traits)))
+        conn.execute("SELECT analytics.refresh_rollups()")
+    # As an install at 0014 whose job ran: the traits carried over, "group" alone rolled up.
+    yoyo("rollback", dsn, "--revision", "0015_automatic_trait_rollups")
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        assert conn.execute("SELECT count(*) AS n FROM analytics.trait_rollups").fetchone()["n"] == 0
+        assert (
+            conn.execute("SELECT count(*) AS n FROM analytics.users WHERE rolled_traits = traits").fetchone()["n"] == 4
+        )
+    yoyo("apply", dsn)
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute("SELECT analytics.refresh_rollups()")
+        rolled = conn.execute("SELECT trait, automatic FROM analytics.trait_rollups").fetchall()
+        assert [(r["trait"], r["automatic"]) for r in rolled] == [("country", True)]
         assert mismatches(conn) == {}
 
 

@@ -774,6 +774,45 @@ def test_a_change_of_a_rolled_up_trait_alone_moves_the_users_days(conn):
     assert call(conn, "SELECT analytics.group_stats(current_date - 5, current_date, 'plan', 'default') AS r") == stats
 
 
+def test_the_job_rolls_up_traits_with_few_values_by_itself(conn):
+    """The first refresh after a trait key is set weighs it once: with at most trait_rollup_max_values
+    values it is rolled up (group_stats() then reads rollup_daily_groups), with more it is joined at read
+    time; a trait an admin drops stays dropped, and 0 turns the job's own rollups off."""
+    conn.execute("INSERT INTO analytics.project_settings VALUES ('default', 'trait_rollup_max_values', '3')")
+    track_a_click_a_day(conn, days=3)
+    track_events(conn, [{"session_id": "t", "user_id": f"v{n}", "event_type": "click"} for n in range(4)])
+    for n, user in enumerate(["u1", "v0", "v1", "v2", "v3"]):
+        traits = {"country": ("fr", "de")[n % 2], "email": f"{user}@example.com"}
+        conn.execute("SELECT analytics.identify(%s, %s::jsonb)", (user, json.dumps(traits)))
+    conn.execute("SELECT analytics.refresh_rollups()")
+    rolled = conn.execute("SELECT trait, automatic FROM analytics.trait_rollups ORDER BY 1").fetchall()
+    assert [(r["trait"], r["automatic"]) for r in rolled] == [("country", True)]
+    weighed = conn.execute("SELECT trait, values_seen FROM analytics.trait_keys ORDER BY 1").fetchall()
+    assert [(r["trait"], r["values_seen"]) for r in weighed] == [("country", 2), ("email", 5)]
+    assert mismatches(conn) == {}
+
+    def stats(trait: str) -> list[dict]:
+        return call(conn, "SELECT analytics.group_stats(current_date - 5, current_date + 1, %s, 'default') AS r", trait)
+
+    joined = stats("email")
+    assert sum(g["users"] for g in joined) == 3 + 4 and {g["group"] for g in joined} == {
+        f"{u}@example.com" for u in ["u1", "v0", "v1", "v2", "v3"]
+    }
+    # The rolled-up trait is read from the rollup: a row changed behind the job's back shows.
+    country = stats("country")
+    conn.execute("UPDATE analytics.rollup_daily_groups SET users = users + 100 WHERE trait = 'country'")
+    assert sum(g["users"] for g in stats("country")) == sum(g["users"] for g in country) + 100 * len(country)
+    conn.execute("UPDATE analytics.rollup_daily_groups SET users = users - 100 WHERE trait = 'country'")
+    # Dropped by an admin: new values do not bring it back.
+    assert call(conn, "SELECT analytics.drop_trait_rollup('country', project_id => 'default') AS r") is True
+    conn.execute("""SELECT analytics.identify('v0', '{"country": "it", "plan": "pro"}')""")
+    conn.execute("UPDATE analytics.project_settings SET value = '0' WHERE key = 'trait_rollup_max_values'")
+    conn.execute("SELECT analytics.refresh_rollups()")
+    assert conn.execute("SELECT count(*) AS n FROM analytics.trait_rollups").fetchone()["n"] == 0
+    assert call(conn, "SELECT values_seen AS r FROM analytics.trait_keys WHERE trait = 'plan'") == 1
+    assert stats("country") != country and mismatches(conn) == {}
+
+
 @pytest.mark.parametrize(
     ("call_sql", "message"),
     [

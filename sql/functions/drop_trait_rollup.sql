@@ -5,9 +5,11 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $function$
 /*
-Contract: stop rolling up a user trait of one project and delete its rows
-  of analytics.rollup_daily_groups; group_stats() joins the users' traits
-  for it again.
+Contract: stop rolling up a user trait of one project, saved or rolled up
+  automatically, and delete its rows of analytics.rollup_daily_groups;
+  group_stats() joins the users' traits for it again. The key is recorded
+  as weighed (analytics.trait_keys): the rollup job does not roll it up
+  again by itself.
 Parameters: trait; project_id: the project (required for an admin bound to none).
 Returns: true if it was rolled up, false if it was not.
 Errors: 22023 no project.
@@ -19,6 +21,10 @@ DECLARE
   v_project text := analytics._admin_project(drop_trait_rollup.project_id, 'drop_trait_rollup');
 BEGIN
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('analytics.refresh_rollups'));
+  -- Weighed, so that the rollup job never rolls it up again by itself.
+  INSERT INTO analytics.trait_keys (project_id, trait)
+  SELECT v_project, drop_trait_rollup.trait WHERE drop_trait_rollup.trait IS NOT NULL
+  ON CONFLICT ON CONSTRAINT trait_keys_pkey DO NOTHING;
   DELETE FROM analytics.trait_rollups r WHERE r.project_id = v_project AND r.trait = drop_trait_rollup.trait;
   IF NOT FOUND THEN
     RETURN false;

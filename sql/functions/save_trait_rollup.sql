@@ -11,7 +11,8 @@ Contract: roll up a user trait of one project per day, as the trait "group"
   every day of the daily per-user rollup now (all its rolled-up traits are
   recomputed with it, as the job does); from then on the rollup job
   keeps it, and moves a user whose value of the trait changes. Saving a
-  trait already rolled up fills it again. Each rolled-up trait adds rows per
+  trait already rolled up (by an admin, or by the job itself for a trait
+  with few values: _roll_up_new_traits) fills it again. Each rolled-up trait adds rows per
   day and distinct value: roll up traits with few values (a plan, a
   country), not an e-mail address.
 Parameters: trait: the trait key, 1 to 64 characters, not 'group';
@@ -33,7 +34,7 @@ BEGIN
   END IF;
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('analytics.refresh_rollups'));
   INSERT INTO analytics.trait_rollups (project_id, trait) VALUES (v_project, save_trait_rollup.trait)
-  ON CONFLICT ON CONSTRAINT trait_rollups_pkey DO UPDATE SET saved_at = excluded.saved_at;
+  ON CONFLICT ON CONSTRAINT trait_rollups_pkey DO UPDATE SET saved_at = excluded.saved_at, automatic = false;
   -- Every day of the project again, through the job's own recompute.
   PERFORM analytics._recompute_group_days(pg_catalog.array_agg(d.project_id), pg_catalog.array_agg(d.day))
      FROM (SELECT DISTINCT x.project_id, x.day FROM analytics.rollup_daily_users x WHERE x.project_id = v_project) d;
