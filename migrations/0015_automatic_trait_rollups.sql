@@ -2,7 +2,7 @@
 -- so that group_stats() answers from a few rows per day for a plan or a
 -- country that nobody saved with save_trait_rollup().
 -- depends: 0014_bounded_session_walks
--- sql-checksum: 3f11197082f8027dfcd0e88efc260379c597a6c9ee15ac924ac228316c37e60e
+-- sql-checksum: 614782b7c741c6fa7cd1d0b5279ea3aea23160d136bfe5b24f1b5c3bfbee6d9a
 --
 -- group_stats() for a trait that is not rolled up joins every user-day of
 -- its range to the users' traits: 59 ms for a month of 5,000 users, and it
