@@ -2,13 +2,13 @@
 -- so that group_stats() answers from a few rows per day for a plan or a
 -- country that nobody saved with save_trait_rollup().
 -- depends: 0014_bounded_session_walks
--- sql-checksum: 614782b7c741c6fa7cd1d0b5279ea3aea23160d136bfe5b24f1b5c3bfbee6d9a
+-- sql-checksum: efb41ed59cf117a33c284325b55485cd25d21f08ff06ba0e02705b83772420cb
 --
 -- group_stats() for a trait that is not rolled up joins every user-day of
 -- its range to the users' traits: 59 ms for a month of 5,000 users, and it
 -- grows with the user-days. The first time refresh_rollups() sees a trait
 -- key set in a project (by identify()), it counts the key's values among
--- the project's users; with at most trait_rollup_max_values (100) it rolls
+-- the project's users; with at most trait_rollup_max_values (1,000) it rolls
 -- the trait up as save_trait_rollup() does (trait_rollups.automatic). Either
 -- way the key is recorded in trait_keys and never counted again:
 -- drop_trait_rollup() records it too, so that the job does not take back a
@@ -19,7 +19,7 @@
 -- with the same numbers for the trait "group").
 
 INSERT INTO analytics.settings (key, value, description) VALUES
-  ('trait_rollup_max_values', '100',
+  ('trait_rollup_max_values', '1000',
    'A user trait key with at most this many values in a project when refresh_rollups() first sees it is rolled up '
    'per day automatically (group_stats() then reads it from rollup_daily_groups); 0: only save_trait_rollup().');
 

@@ -399,7 +399,7 @@ READ_CALLS: list[tuple[str, str]] = [
         "SELECT analytics.group_stats(current_date - 30, current_date, trait => 'country')",
     ),
     (
-        "group_stats(last 30 days, trait => 'company'), 250 values: not rolled up",
+        "group_stats(last 30 days, trait => 'company'), 250 values: rolled up by the job",
         "SELECT analytics.group_stats(current_date - 30, current_date, trait => 'company')",
     ),
     (

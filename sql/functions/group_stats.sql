@@ -20,7 +20,7 @@ Contract: seed 001's daily group stats (analytics_daily_group_stats): per day
   under null.
   - the trait 'group' (the default), any trait an admin rolled up with
     save_trait_rollup(), and any trait the rollup job rolled up by itself
-    (at most trait_rollup_max_values values, 100, when it first saw the
+    (at most trait_rollup_max_values values, 1,000, when it first saw the
     key: _roll_up_new_traits), is read from analytics.rollup_daily_groups, each
     user under the value their trait had at the last refresh_rollups() (a
     change moves all of the user's days, every minute with pg_cron).
