@@ -803,7 +803,9 @@ def test_the_job_rolls_up_traits_with_few_values_by_itself(conn):
     conn.execute("UPDATE analytics.rollup_daily_groups SET users = users + 100 WHERE trait = 'country'")
     assert sum(g["users"] for g in stats("country")) == sum(g["users"] for g in country) + 100 * len(country)
     conn.execute("UPDATE analytics.rollup_daily_groups SET users = users - 100 WHERE trait = 'country'")
-    # Dropped by an admin: new values do not bring it back.
+    # Saved by an admin, it is the admin's; dropped by an admin, new values do not bring it back.
+    conn.execute("SELECT analytics.save_trait_rollup('country', project_id => 'default')")
+    assert call(conn, "SELECT automatic AS r FROM analytics.trait_rollups WHERE trait = 'country'") is False
     assert call(conn, "SELECT analytics.drop_trait_rollup('country', project_id => 'default') AS r") is True
     conn.execute("""SELECT analytics.identify('v0', '{"country": "it", "plan": "pro"}')""")
     conn.execute("UPDATE analytics.project_settings SET value = '0' WHERE key = 'trait_rollup_max_values'")
