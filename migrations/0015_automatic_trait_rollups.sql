@@ -2,7 +2,7 @@
 -- so that group_stats() answers from a few rows per day for a plan or a
 -- country that nobody saved with save_trait_rollup().
 -- depends: 0014_bounded_session_walks
--- sql-checksum: efb41ed59cf117a33c284325b55485cd25d21f08ff06ba0e02705b83772420cb
+-- sql-checksum: 9b99a7f2762bf2f02f8f27029e5b546ab3696d63be2192c6217e4f859fe7e965
 --
 -- group_stats() for a trait that is not rolled up joins every user-day of
 -- its range to the users' traits: 59 ms for a month of 5,000 users, and it

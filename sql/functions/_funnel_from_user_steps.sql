@@ -30,8 +30,9 @@ Contract: funnel()'s counts per step by user, over the raw events in
   Each is one index probe per user (a nested loop by necessity; the rest
   runs with enable_nestloop = off, as funnel()), so the cost grows with
   the users and the days they are active before they enter, never with
-  the events of the range: a month of a user's 2,000 events costs a few probes, about 5 us
-  each. funnel() takes this way when it is the cheaper one (see there).
+  the events of the range: a month of a user's 2,000 events costs a few
+  probes, about 5 us each. funnel() takes this way when it is the
+  cheaper one (see there).
 Parameters:
   steps                 the number of steps
   project_id            the tenant (resolved by the caller)
