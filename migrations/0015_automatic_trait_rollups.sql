@@ -2,7 +2,7 @@
 -- so that group_stats() answers from a few rows per day for a plan or a
 -- country that nobody saved with save_trait_rollup().
 -- depends: 0014_bounded_session_walks
--- sql-checksum: 9b99a7f2762bf2f02f8f27029e5b546ab3696d63be2192c6217e4f859fe7e965
+-- sql-checksum: 286a5c1cfaffb482e40472d8ea4d5f36732b6273087ae62984f141056dc4afb7
 --
 -- group_stats() for a trait that is not rolled up joins every user-day of
 -- its range to the users' traits: 59 ms for a month of 5,000 users, and it

@@ -79,9 +79,9 @@ BEGIN
             OR pg_catalog.tstzrange(s.first_seen, s.last_seen, '[]') @> to_ts)
        AND s.last_seen > s.first_seen
   ), dirty AS MATERIALIZED (
-    SELECT DISTINCT d.bucket FROM analytics.dirty_buckets d
-     WHERE d.project_id = _funnel_from_session_paths.project_id
-       AND d.bucket > from_ts - interval '1 hour' AND d.bucket < to_ts
+    SELECT d.bucket
+      FROM unnest(analytics._hours_written_since_refresh(_funnel_from_session_paths.project_id, from_ts, to_ts))
+           AS d(bucket)
   )
   SELECT pg_catalog.array_agg(DISTINCT w.session_id) INTO v_walk
     FROM (SELECT o.session_id FROM open o

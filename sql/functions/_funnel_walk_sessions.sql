@@ -25,8 +25,8 @@ Contract: walk the given sessions of a project through an ordered funnel
   over a month reads one or two daily partitions per session, not 30:
   - between its first and last event as of the last refresh_rollups()
     (analytics.sessions, merged from its per-hour facts);
-  - in the hours written since (analytics.dirty_buckets): a new event, or
-    a new session;
+  - in the hours written since (_hours_written_since_refresh): a new
+    event, or a new session;
   - before the oldest per-hour facts of the project (cleanup() trims
     session_hours with the raw events; a session merged again after that
     may have events there that its first_seen no longer covers).
@@ -50,9 +50,7 @@ DECLARE
   v_dirty  timestamptz[];  -- the hours of the range written since the last refresh
   v_facts  timestamptz;    -- the oldest per-hour facts kept: before it, read the range whole
 BEGIN
-  SELECT coalesce(pg_catalog.array_agg(DISTINCT d.bucket), '{}') INTO v_dirty
-    FROM analytics.dirty_buckets d
-   WHERE d.project_id = _funnel_walk_sessions.project_id AND d.bucket > from_ts - interval '1 hour' AND d.bucket < to_ts;
+  v_dirty := analytics._hours_written_since_refresh(project_id, from_ts, to_ts);
   SELECT coalesce(pg_catalog.min(h.bucket), to_ts) INTO v_facts
     FROM analytics.session_hours h WHERE h.project_id = _funnel_walk_sessions.project_id;
   EXECUTE analytics._funnel_sql(steps, $q$

@@ -11,7 +11,7 @@ AS $function$
 /*
 Contract: the users of a project's raw events, now, in [from_ts, to_ts)
   and in an hour written since the last refresh_rollups()
-  (analytics.dirty_buckets): the users the rollups may not know yet there
+  (_hours_written_since_refresh): the users the rollups may not know yet there
   (a new user, or a user's new event). One index probe per hour written,
   usually the current one. funnel() by user adds them to the users its
   rollups name (_funnel_user_candidates, _funnel_from_user_steps).
@@ -20,9 +20,8 @@ Returns: the user ids, each once (an empty array for none).
 Example: SELECT analytics._users_written_since_refresh('default', now() - interval '1 day', now());
 */
   SELECT coalesce(pg_catalog.array_agg(DISTINCT e.user_id), '{}')
-    FROM (SELECT DISTINCT d.bucket FROM analytics.dirty_buckets d
-           WHERE d.project_id = _users_written_since_refresh.project_id
-             AND d.bucket > from_ts - interval '1 hour' AND d.bucket < to_ts) d
+    FROM unnest(analytics._hours_written_since_refresh(_users_written_since_refresh.project_id, from_ts, to_ts))
+         AS d(bucket)
    CROSS JOIN LATERAL (
      SELECT x.user_id FROM analytics.events x
       WHERE x.project_id = _users_written_since_refresh.project_id AND x.user_id IS NOT NULL
