@@ -60,7 +60,7 @@ GRANT EXECUTE ON FUNCTION
   analytics.refresh_rollups(integer),
   analytics.aggregate_analytics_daily(date),
   analytics.backfill_aggregates(date, date),
-  analytics.save_funnel(text, text[], interval, text),
+  analytics.save_funnel(text, text[], interval, text, text),
   analytics.drop_funnel(text, text),
   analytics.save_trait_rollup(text, text),
   analytics.drop_trait_rollup(text, text),

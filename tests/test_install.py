@@ -413,6 +413,8 @@ def test_readme_recipes_run_and_return_what_they_show(conn):
 # Examples that need something saved first: the statement that sets it up.
 EXAMPLE_SETUP = {
     "_write_funnel_walks": "SELECT analytics.save_funnel('signup', ARRAY['signup'], project_id => 'default')",
+    "_write_funnel_user_walks": "SELECT analytics.save_funnel('signup', ARRAY['signup'], count_by => 'user',"
+    " project_id => 'default')",
 }
 
 

@@ -137,6 +137,7 @@ def test_a_saved_funnel_gives_the_raw_answer_from_the_rollup(conn):
         "funnel_id": "pricing-to-conversion",
         "steps": steps,
         "within_s": 3600.0,
+        "count_by": "session",
         "sessions": 4,  # a, b, c and e enter
     }
     from_rollup = funnel_of(conn, steps, at - timedelta(hours=1), at + timedelta(hours=3), timedelta(hours=1))

@@ -26,10 +26,11 @@ Contract: funnel()'s counts per step by user, over the raw events in
     refresh); a user found on a day is not looked for again, and the
     search stops when every user is found;
   - step k: each user who reached step k-1, their first step-k event after
-    it and at most `within` after their entry.
-  Each is one index probe per user (a nested loop by necessity; the rest
-  runs with enable_nestloop = off, as funnel()), so the cost grows with
-  the users and the days they are active before they enter, never with
+    it and at most `within` after their entry (_funnel_follow_users()).
+  Each is one index probe per user (_funnel_probe_users(): a nested loop
+  by necessity; the rest runs with enable_nestloop = off, as funnel()),
+  so the cost grows with the users and the days they are active before
+  they enter, never with
   the events of the range: a month of a user's 2,000 events costs a few
   probes, about 5 us each. funnel() takes this way when it is the
   cheaper one (see there).
@@ -48,31 +49,17 @@ Example: SELECT analytics._funnel_from_user_steps(2, 'default', ARRAY['signup', 
            analytics._funnel_user_candidates('default', now() - interval '1 day', now()));
 */
 DECLARE
-  -- The first event of a step per user: the probe takes the user, the
-  -- earliest and the latest time that qualify; the bounds of the scan are
-  -- passed as values of their own, so that each EXECUTE is planned for the
-  -- partitions they cover alone.
-  v_probe     constant text := $q$
-      SELECT pg_catalog.array_agg(p.user_id), pg_catalog.array_agg(p.entered_at), pg_catalog.array_agg(x.at)
-        FROM unnest($6::text[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[]) AS p(user_id, entered_at, after, until)
-       CROSS JOIN LATERAL (
-         SELECT pg_catalog.min(e.occurred_at) AS at FROM analytics.events e
-          WHERE e.project_id = $1 AND e.user_id = p.user_id AND e.event_type = $2 AND ($3::text IS NULL OR e.name = $3)
-            AND e.occurred_at >= $4 AND e.occurred_at < $5
-            AND e.occurred_at > p.after AND e.occurred_at <= p.until) x
-       WHERE x.at IS NOT NULL$q$;
-  v_counts    bigint[] := pg_catalog.array_fill(0::bigint, ARRAY[steps]);
+  v_counts    bigint[];
   v_day       timestamptz := pg_catalog.date_trunc('day', from_ts, 'UTC');
   v_left      text[] := coalesce(user_ids, '{}');  -- users not yet found at step 1
   v_active    text[];                              -- those of them active on the day
   v_lo        timestamptz;                         -- the day, cut to the range
   v_hi        timestamptz;
-  v_found     text[];
+  v_found     integer[];
   v_found_at  timestamptz[];
-  v_unused    timestamptz[];
-  v_users     text[] := '{}';                      -- users at the current step
+  v_day_users text[];                              -- the users found on the day
+  v_users     text[] := '{}';                      -- users who entered
   v_entered   timestamptz[] := '{}';               -- their entry
-  v_at        timestamptz[] := '{}';               -- when they reached it
 BEGIN
   -- Step 1, day by day, for the users not yet found who were active that
   -- day: a row of the daily per-user rollup (as of the last refresh) whose
@@ -92,34 +79,34 @@ BEGIN
                          SELECT unnest(analytics._users_written_since_refresh(_funnel_from_user_steps.project_id,
                                                                                 v_lo, v_hi)));
     IF pg_catalog.cardinality(v_active) > 0 THEN
-      EXECUTE v_probe INTO v_found, v_unused, v_found_at
-        USING project_id, event_types[1], names[1], v_lo, v_hi, v_active, NULL::timestamptz[],
-              pg_catalog.array_fill('-infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_active)]),
-              pg_catalog.array_fill('infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_active)]);
+      SELECT p.found_entries, p.found_at INTO v_found, v_found_at
+        FROM analytics._funnel_probe_users(project_id, event_types[1], names[1], v_lo, v_hi,
+               (SELECT pg_catalog.array_agg(i) FROM pg_catalog.generate_series(1, pg_catalog.cardinality(v_active)) AS i),
+               v_active,
+               pg_catalog.array_fill('-infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_active)]),
+               pg_catalog.array_fill('infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_active)])) p;
       IF v_found IS NOT NULL THEN
-        v_users := v_users || v_found;
+        SELECT pg_catalog.array_agg(a.user_id ORDER BY f.o), pg_catalog.array_agg(f.at ORDER BY f.o)
+          INTO v_day_users, v_found_at
+          FROM unnest(v_found, v_found_at) WITH ORDINALITY AS f(entry, at, o)
+          JOIN unnest(v_active) WITH ORDINALITY AS a(user_id, entry) ON a.entry = f.entry;
+        v_users := v_users || v_day_users;
         v_entered := v_entered || v_found_at;
         SELECT coalesce(pg_catalog.array_agg(l.user_id), '{}') INTO v_left
           FROM unnest(v_left) AS l(user_id)
-         WHERE NOT EXISTS (SELECT FROM unnest(v_found) AS f(user_id) WHERE f.user_id = l.user_id);
+         WHERE NOT EXISTS (SELECT FROM unnest(v_day_users) AS f(user_id) WHERE f.user_id = l.user_id);
       END IF;
     END IF;
     v_day := v_day + interval '24 hours';  -- a UTC day: the next midnight in UTC, in every session time zone
   END LOOP;
-  v_at := v_entered;
-  v_counts[1] := pg_catalog.cardinality(v_users);
 
-  -- Steps 2 and on, for the users at the step before.
-  FOR k IN 2 .. steps LOOP
-    EXIT WHEN pg_catalog.cardinality(v_users) = 0;
-    EXECUTE v_probe INTO v_users, v_entered, v_at
-      USING project_id, event_types[k], names[k], (SELECT pg_catalog.min(a) FROM unnest(v_at) AS a),
-            least(to_ts, (SELECT pg_catalog.max(a) FROM unnest(v_entered) AS a) + within + interval '1 microsecond'),
-            v_users, v_entered, v_at,
-            (SELECT pg_catalog.array_agg(a + within ORDER BY o) FROM unnest(v_entered) WITH ORDINALITY AS u(a, o));
-    v_users := coalesce(v_users, '{}');
-    v_counts[k] := pg_catalog.cardinality(v_users);
-  END LOOP;
+  -- Steps 2 and on (_funnel_follow_users), counted per step.
+  SELECT pg_catalog.array_agg(coalesce(c.users, 0) ORDER BY k) INTO v_counts
+    FROM pg_catalog.generate_series(1, steps) AS k
+    LEFT JOIN (SELECT w.step, pg_catalog.count(*) AS users
+                 FROM analytics._funnel_follow_users(steps, project_id, event_types, names, to_ts, within,
+                                                     v_users, v_entered) w
+                GROUP BY w.step) c ON c.step = k;
   RETURN v_counts;
 END
 $function$;

@@ -5,8 +5,8 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $function$
 /*
-Contract: keep the saved funnels (analytics.funnels) of the given sessions
-  current. For every saved funnel of their projects, walk each session
+Contract: keep the funnels saved by session (analytics.funnels) of the
+  given sessions current. For every saved funnel of their projects, walk each session
   through the funnel again over all of its raw events (analytics.events,
   read between the session's first and last event, so one index probe per
   partition it spans), replace its row of analytics.funnel_sessions (none
@@ -31,7 +31,7 @@ DECLARE
 BEGIN
   FOR v_funnel IN
     SELECT f.project_id, f.funnel_id FROM analytics.funnels f
-     WHERE f.project_id IN (SELECT DISTINCT p FROM unnest(projects) AS p)
+     WHERE f.count_by = 'session' AND f.project_id IN (SELECT DISTINCT p FROM unnest(projects) AS p)
   LOOP
     SELECT pg_catalog.array_agg(DISTINCT u.session_id) INTO v_keys
       FROM unnest(projects, session_ids) AS u(project_id, session_id)

@@ -7,9 +7,10 @@ AS $function$
 Contract: make every rollup row of the given (project, UTC hour) buckets
   equal to a GROUP BY over the raw events of those buckets, and bring the
   facts that depend on them up to date: the sessions (with their paths, and
-  their walks through saved funnels) and experiment sessions seen in those
-  buckets (before or after), their experiments' variant
-  totals, and the project days (in each project's time zone) that the
+  their walks through funnels saved by session) and experiment sessions
+  seen in those buckets (before or after), their experiments' variant
+  totals, the walks through funnels saved by user of the users whose
+  events there changed, and the project days (in each project's time zone) that the
   buckets overlap, and the first/last seen of their users (analytics.users,
   only ever widened), and the event keys seen (analytics.event_keys). Rows
   of a bucket whose events are all gone are removed.
@@ -23,13 +24,14 @@ Contract: make every rollup row of the given (project, UTC hour) buckets
   The caller serialises runs (refresh_rollups() holds an advisory lock).
 Parameters: projects[i], buckets[i]: the i-th bucket; buckets are truncated
   to the hour (UTC). Duplicates are fine.
-Returns: {"buckets", "hourly_rows", "sessions", "funnel_sessions" (walks through saved funnels), "experiment_sessions", "days": number of project days recomputed}
+Returns: {"buckets", "hourly_rows", "sessions", "funnel_sessions" (walks through funnels saved by session), "funnel_users" (rows written for funnels saved by user), "experiment_sessions", "days": number of project days recomputed}
 Example: SELECT analytics._recompute_buckets(ARRAY['default'], ARRAY[date_trunc('hour', now(), 'UTC')]);
 */
 DECLARE
   v_hourly_rows  bigint;
   v_sessions     bigint;
   v_funnel_sessions bigint;
+  v_funnel_users bigint;
   v_experiments  bigint;
   v_days         jsonb;
   v_projects     text[];
@@ -40,6 +42,11 @@ DECLARE
   v_experiment_projects text[] := '{}';
   v_experiment_ids      text[] := '{}';
   v_experiment_sessions text[] := '{}';
+  -- Users with events in the buckets, and the earliest such bucket (only
+  -- in projects with a funnel saved by user).
+  v_user_projects text[] := '{}';
+  v_user_ids      text[] := '{}';
+  v_user_buckets  timestamptz[] := '{}';
   v_day_projects text[];
   v_day_days     date[];
   v_mark_projects text[];
@@ -208,6 +215,17 @@ BEGIN
            last_seen = greatest(u.last_seen, excluded.last_seen)
     RETURNING 1
   ),
+  touched_users AS (
+    -- Users with events in the buckets, at their earliest: walked again
+    -- through the funnels saved by user.
+    SELECT coalesce(pg_catalog.array_agg(t.project_id), '{}') AS projects,
+           coalesce(pg_catalog.array_agg(t.user_id), '{}') AS ids,
+           coalesce(pg_catalog.array_agg(t.bucket), '{}') AS buckets
+      FROM (SELECT ev.project_id, ev.user_id, pg_catalog.min(ev.bucket) AS bucket
+              FROM ev WHERE ev.user_id IS NOT NULL
+               AND ev.project_id IN (SELECT f.project_id FROM analytics.funnels f WHERE f.count_by = 'user')
+             GROUP BY ev.project_id, ev.user_id) t
+  ),
   touched_sessions AS (
     SELECT coalesce(pg_catalog.array_agg(s.project_id), '{}') AS projects,
            coalesce(pg_catalog.array_agg(s.session_id), '{}') AS ids
@@ -222,10 +240,11 @@ BEGIN
   SELECT v_hourly_rows + (SELECT pg_catalog.count(*) FROM hourly),
          v_session_projects || ts.projects, v_session_ids || ts.ids,
          v_experiment_projects || te.projects, v_experiment_ids || te.experiments,
-         v_experiment_sessions || te.sessions
+         v_experiment_sessions || te.sessions,
+         v_user_projects || tu.projects, v_user_ids || tu.ids, v_user_buckets || tu.buckets
     INTO v_hourly_rows, v_session_projects, v_session_ids, v_experiment_projects, v_experiment_ids,
-         v_experiment_sessions
-    FROM touched_sessions ts, touched_experiments te;
+         v_experiment_sessions, v_user_projects, v_user_ids, v_user_buckets
+    FROM touched_sessions ts, touched_experiments te, touched_users tu;
   -- (totals and properties run to completion although nothing reads them.)
   END LOOP;
 
@@ -233,6 +252,8 @@ BEGIN
   v_sessions := analytics._merge_sessions(v_session_projects, v_session_ids);
   -- 3b. Saved funnels: walk the same sessions through them again.
   v_funnel_sessions := analytics._merge_funnel_sessions(v_session_projects, v_session_ids);
+  -- 3c. Funnels saved by user: walk again the users whose events changed.
+  v_funnel_users := analytics._merge_funnel_users(v_projects, v_buckets, v_user_projects, v_user_ids, v_user_buckets);
   -- 4. Experiments: merge the experiment sessions, then their variant totals.
   v_experiments := analytics._merge_experiment_sessions(v_experiment_projects, v_experiment_ids,
                                                         v_experiment_sessions);
@@ -250,6 +271,7 @@ BEGIN
     'hourly_rows', v_hourly_rows,
     'sessions', v_sessions,
     'funnel_sessions', v_funnel_sessions,
+    'funnel_users', v_funnel_users,
     'experiment_sessions', v_experiments,
     'days', pg_catalog.jsonb_array_length(v_days -> 'days'));
 END

@@ -27,10 +27,12 @@ Contract: how many sessions (or users) reach each step of an ordered
   after its entry. Every event counted lies in the range. The window is
   taken in seconds ('1 day' is 86,400 s in every time zone).
   Four ways to the same counts, the first that applies ("source"):
-  - 'saved_funnel' (_funnel_from_saved): a funnel saved with save_funnel()
-    (the same steps and window), counted by session, from a range that
-    starts within the hourly retention: from its hourly rollup, as of the
-    last refresh_rollups(), as every rollup.
+  - 'saved_funnel': a funnel saved with save_funnel() (the same steps,
+    window and count_by), as of the last refresh_rollups(), as every
+    rollup. By session (_funnel_from_saved), from a range that starts
+    within the hourly retention: from its hourly rollup. By user
+    (_funnel_from_saved_users), from a range that starts within the raw
+    retention: from each user's walk that holds from_ts.
   - 'session_paths' (_funnel_from_session_paths): any other funnel counted
     by session, in a project, from a range that starts within the raw and
     the hourly retention: a LIKE per path (analytics.sessions.path, one
@@ -91,10 +93,14 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('unknown count_by %L', count_by),
       HINT = 'count_by is ''session'' or ''user''.';
   END IF;
-  IF count_by = 'session' AND v_project IS NOT NULL
-     AND from_ts >= pg_catalog.now() - pg_catalog.make_interval(hours => 24 * analytics._setting('rollup_retention_days')::integer) THEN
+  -- A saved funnel: by session, from a range within the hourly retention
+  -- (its rollup's); by user, within the raw retention (the users who enter
+  -- inside an hour of their walks are followed over raw events).
+  IF v_project IS NOT NULL
+     AND from_ts >= pg_catalog.now() - pg_catalog.make_interval(hours => 24 * analytics._setting(
+                      CASE count_by WHEN 'session' THEN 'rollup_retention_days' ELSE 'raw_retention_days' END)::integer) THEN
     SELECT f.funnel_id INTO v_saved FROM analytics.funnels f
-     WHERE f.project_id = v_project AND f.steps = funnel.steps AND f.within = v_within;
+     WHERE f.project_id = v_project AND f.steps = funnel.steps AND f.within = v_within AND f.count_by = funnel.count_by;
   END IF;
   IF count_by = 'session' AND v_project IS NOT NULL AND v_saved IS NULL
      AND from_ts >= pg_catalog.now() - pg_catalog.make_interval(hours => 24 * least(
@@ -104,7 +110,7 @@ BEGIN
       FROM analytics._funnel_step_patterns(v_project, v_steps.event_types, v_steps.names) p;
   END IF;
 
-  IF count_by = 'user' AND v_project IS NOT NULL THEN
+  IF count_by = 'user' AND v_project IS NOT NULL AND v_saved IS NULL THEN
     -- The step events the join would read, from the hourly rollup; and
     -- what following users would cost: first counted from analytics.users
     -- alone (the users whose first and last seen span the range), so that
@@ -126,7 +132,11 @@ BEGIN
     END IF;
   END IF;
 
-  IF v_saved IS NOT NULL THEN
+  IF v_saved IS NOT NULL AND count_by = 'user' THEN
+    v_source := 'saved_funnel';
+    v_counts := analytics._funnel_from_saved_users(v_n, v_project, v_saved, v_steps.event_types, v_steps.names,
+                                                   from_ts, to_ts, v_within);
+  ELSIF v_saved IS NOT NULL THEN
     v_source := 'saved_funnel';
     v_counts := analytics._funnel_from_saved(v_n, v_project, v_saved, v_steps.event_types, v_steps.names,
                                              from_ts, to_ts, v_within);
