@@ -298,6 +298,17 @@ def run_rollups(
             )
             report["refresh_rollups_after_new_events_with_saved_funnels_walks"] = incremental["funnel_sessions"]
 
+            # And with one funnel saved by user per project as well.
+            started = time.perf_counter()
+            for project in range(10):
+                conn.execute(SAVE_DASHBOARD_USER_FUNNEL, (f"project_{project}",))
+            report["save_user_funnel_seconds_per_project"] = round((time.perf_counter() - started) / 10, 2)
+            _track_last_quarter_hour(conn, new_events, seed=97)
+            report["refresh_rollups_after_new_events_with_saved_user_funnels_seconds"], incremental = _seconds(
+                conn, "SELECT analytics.refresh_rollups() AS result"
+            )
+            report["refresh_rollups_after_new_events_with_saved_user_funnels_rows"] = incremental["funnel_users"]
+
             big_day, delete_day = today - timedelta(days=days + 2), today - timedelta(days=days + 3)
             for number, day in ((1000, big_day), (1001, delete_day)):
                 conn.execute(
@@ -440,11 +451,28 @@ READ_CALLS: list[tuple[str, str]] = [
         "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
         " now() - interval '30 days', now(), count_by => 'user')",
     ),
+    (
+        "funnel(3 steps, last 24 hours, count_by => 'user'), saved",
+        "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
+        " now() - interval '1 day', now(), within => '12 hours', count_by => 'user')",
+    ),
+    (
+        "funnel(3 steps, last 30 days, count_by => 'user'), saved",
+        "SELECT analytics.funnel(ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
+        " now() - interval '30 days', now(), within => '12 hours', count_by => 'user')",
+    ),
 ]
 # The funnel a dashboard shows, saved so that funnel() answers it from rollups;
-# the "not saved" calls above ask for another window or other steps.
+# the "not saved" calls above ask for another window or other steps. The same
+# steps counted by user are saved with a 12-hour window, so that the calls by
+# user with the default window above stay unsaved.
 SAVE_DASHBOARD_FUNNEL = (
     "SELECT analytics.save_funnel('landing-to-signup', ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'],"
+    " project_id => %s) AS result"
+)
+SAVE_DASHBOARD_USER_FUNNEL = (
+    "SELECT analytics.save_funnel('landing-to-signup-users',"
+    " ARRAY['pageview=/', 'pageview=/pricing', 'click=cta-signup'], within => '12 hours', count_by => 'user',"
     " project_id => %s) AS result"
 )
 
@@ -496,6 +524,8 @@ def run_reads(dsn: str | None = None, events: int = 10_000_000, days: int = 30, 
                 conn, "SELECT analytics.refresh_rollups(max_buckets => 100000) AS result"
             )
             report["save_funnel_seconds"], _ = _seconds(conn, SAVE_DASHBOARD_FUNNEL, ("project_0",))
+            report["save_user_funnel_seconds"], saved = _seconds(conn, SAVE_DASHBOARD_USER_FUNNEL, ("project_0",))
+            report["save_user_funnel_entries"] = saved["entries"]
             report["save_trait_rollup_seconds"], _ = _seconds(
                 conn, "SELECT analytics.save_trait_rollup('plan', project_id => 'project_0') AS result"
             )

@@ -21,6 +21,9 @@ def test_read_latency_covers_every_read_function(conn, dsn):
     )
     # Sessions of 20 events, numbered from g / 20 for g = 1..n: n // 20 + 1 per day, and as many live.
     assert report["sessions"] == 2 * (3_000 // 20 + 1) + (125 // 20 + 1)
+    saved = {r["call"]: r["source"] for r in report["reads"] if r["call"].endswith(", saved")}
+    assert len(saved) == 4 and set(saved.values()) == {"saved_funnel"}
+    assert report["save_user_funnel_entries"] > 0
     assert 0 < report["distinct_paths"] <= report["path_rollup_rows"] <= report["sessions"]
     called = {label.split("(")[0] for label, _ in bench.READ_CALLS}
     granted = {
@@ -40,3 +43,5 @@ def test_rollup_figures(dsn):
     assert report["cleanup_dropped"]
     # The refresh after saving a funnel per project walked the new events' sessions through them.
     assert report["refresh_rollups_after_new_events_with_saved_funnels_walks"] > 0
+    # And the refresh after saving one by user walked the new events' users again.
+    assert report["refresh_rollups_after_new_events_with_saved_user_funnels_rows"] > 0
