@@ -42,6 +42,6 @@ def test_rollup_figures(dsn):
     assert report["initial_refresh_rollups_buckets"] > 0
     assert report["cleanup_dropped"]
     # The refresh after saving a funnel per project walked the new events' sessions through them.
-    assert report["refresh_rollups_after_new_events_with_saved_funnels_walks"] > 0
+    assert report["refresh_rollups_after_new_events_with_saved_funnels_funnel_sessions"] > 0
     # And the refresh after saving one by user walked the new events' users again.
-    assert report["refresh_rollups_after_new_events_with_saved_user_funnels_rows"] > 0
+    assert report["refresh_rollups_after_new_events_with_saved_user_funnels_funnel_users"] > 0

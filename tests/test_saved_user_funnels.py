@@ -283,3 +283,29 @@ def test_generated_streams_give_exact_funnels_saved_by_user(
             raw = stored_events(conn, project)
             assert stored_walks(conn, "f", project) == expected_walks(raw, steps, within)
             assert_saved_user_funnels_match_the_oracle(conn, steps, within, generated_ranges(ranges), project)
+
+
+def test_cleanup_keeps_the_walks_that_ranges_within_the_raw_retention_read(conn):
+    """cleanup() drops the raw partitions past raw_retention_days and the walks that entered before the
+    hour of that cut-off; a range within the retention still counts what the raw events kept say."""
+    today = datetime.now(UTC).date()
+    old_day, recent = today - timedelta(days=100), datetime.now(UTC) - timedelta(days=1)
+    conn.execute("SELECT analytics.create_partitions(%s, %s)", (old_day, old_day))
+    # Written around the ingest checks (too old for track_events).
+    conn.execute(
+        "INSERT INTO analytics.events (session_id, user_id, event_type, occurred_at) VALUES"
+        " ('a', 'u1', 'signup', %(old)s), ('b', 'u2', 'signup', %(old)s),"
+        " ('c', 'u1', 'signup', %(recent)s), ('c', 'u1', 'conversion', %(recent)s + interval '10 minutes')",
+        {"old": datetime(old_day.year, old_day.month, old_day.day, 12, tzinfo=UTC), "recent": recent},
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    steps, within = ["signup", "conversion"], timedelta(hours=1)
+    assert save_by_user(conn, "f", steps, within)["entries"] == 3
+    conn.execute("UPDATE analytics.settings SET value = '90' WHERE key = 'raw_retention_days'")
+
+    report = conn.execute("SELECT analytics.cleanup() AS r").fetchone()["r"]
+    assert report["raw"]["dropped"] == [f"events_p{old_day:%Y%m%d}"]
+    assert report["funnel_users_deleted"] == 2
+    assert stored_walks(conn, "f") == expected_walks(stored_events(conn, "default"), steps, within)
+    got = user_funnel(conn, steps, datetime.now(UTC) - timedelta(days=30), datetime.now(UTC), within)
+    assert got["source"] == "saved_funnel" and [s["count"] for s in got["steps"]] == [1, 1]

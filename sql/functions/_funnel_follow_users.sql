@@ -8,7 +8,7 @@ CREATE OR REPLACE FUNCTION analytics._funnel_follow_users(
   user_ids text[],
   entered_at timestamptz[]
 )
-RETURNS TABLE (entry integer, step integer, at timestamptz)
+RETURNS TABLE (step integer, entries integer[], reached_at timestamptz[])
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, pg_temp
@@ -30,8 +30,8 @@ Parameters:
   within                the window, in seconds (_funnel_window())
   user_ids, entered_at  the entries: the i-th entered at entered_at[i]
                         (a user may have several entries)
-Returns: a row per entry and step reached: the entry's ordinal in
-  user_ids, the step (1 is the entry itself) and when it was reached.
+Returns: a row per step (1 is the entry itself) that any entry reached:
+  the entries that reached it (ordinals in user_ids) and when.
 Example: SELECT * FROM analytics._funnel_follow_users(2, 'default', ARRAY['signup', 'conversion'], ARRAY[NULL, NULL],
            'infinity', '1 day', ARRAY['u1'], ARRAY[now() - interval '1 hour']);
 */
@@ -40,28 +40,22 @@ DECLARE
   v_users    text[] := coalesce(user_ids, '{}');
   v_at       timestamptz[] := coalesce(entered_at, '{}');  -- when each entry reached the step before
   v_until    timestamptz[];                                -- its entry plus the window
-  v_found    integer[];
-  v_found_at timestamptz[];
 BEGIN
-  SELECT coalesce(pg_catalog.array_agg(u.o ORDER BY u.o), '{}'), pg_catalog.array_agg(u.at + within ORDER BY u.o)
+  SELECT coalesce(pg_catalog.array_agg(u.o::integer ORDER BY u.o), '{}'), pg_catalog.array_agg(u.at + within ORDER BY u.o)
     INTO v_ids, v_until
     FROM unnest(v_at) WITH ORDINALITY AS u(at, o);
-  RETURN QUERY SELECT u.o::integer, 1, u.at FROM unnest(v_at) WITH ORDINALITY AS u(at, o);
+  IF pg_catalog.cardinality(v_ids) > 0 THEN
+    RETURN QUERY SELECT 1, v_ids, v_at;
+  END IF;
   FOR k IN 2 .. steps LOOP
     EXIT WHEN pg_catalog.cardinality(v_ids) = 0;
-    SELECT p.found_entries, p.found_at INTO v_found, v_found_at
+    SELECT p.found_entries, p.found_users, p.found_until, p.found_at INTO v_ids, v_users, v_until, v_at
       FROM analytics._funnel_probe_users(project_id, event_types[k], names[k],
              (SELECT pg_catalog.min(a) FROM unnest(v_at) AS a),
              least(to_ts, (SELECT pg_catalog.max(a) FROM unnest(v_until) AS a) + interval '1 microsecond'),
              v_ids, v_users, v_at, v_until) p;
-    -- The entries found, with their users and windows, in entry order.
-    SELECT coalesce(pg_catalog.array_agg(c.entry ORDER BY c.entry), '{}'),
-           pg_catalog.array_agg(c.user_id ORDER BY c.entry), pg_catalog.array_agg(f.at ORDER BY c.entry),
-           pg_catalog.array_agg(c.until ORDER BY c.entry)
-      INTO v_ids, v_users, v_at, v_until
-      FROM unnest(v_found, v_found_at) AS f(entry, at)
-      JOIN unnest(v_ids, v_users, v_until) AS c(entry, user_id, until) ON c.entry = f.entry;
-    RETURN QUERY SELECT f.entry, k, f.at FROM unnest(v_ids, v_at) AS f(entry, at);
+    EXIT WHEN v_ids IS NULL;
+    RETURN QUERY SELECT k, v_ids, v_at;
   END LOOP;
 END
 $function$;

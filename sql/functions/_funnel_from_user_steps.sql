@@ -55,7 +55,6 @@ DECLARE
   v_active    text[];                              -- those of them active on the day
   v_lo        timestamptz;                         -- the day, cut to the range
   v_hi        timestamptz;
-  v_found     integer[];
   v_found_at  timestamptz[];
   v_day_users text[];                              -- the users found on the day
   v_users     text[] := '{}';                      -- users who entered
@@ -79,17 +78,13 @@ BEGIN
                          SELECT unnest(analytics._users_written_since_refresh(_funnel_from_user_steps.project_id,
                                                                                 v_lo, v_hi)));
     IF pg_catalog.cardinality(v_active) > 0 THEN
-      SELECT p.found_entries, p.found_at INTO v_found, v_found_at
+      SELECT p.found_users, p.found_at INTO v_day_users, v_found_at
         FROM analytics._funnel_probe_users(project_id, event_types[1], names[1], v_lo, v_hi,
                (SELECT pg_catalog.array_agg(i) FROM pg_catalog.generate_series(1, pg_catalog.cardinality(v_active)) AS i),
                v_active,
                pg_catalog.array_fill('-infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_active)]),
                pg_catalog.array_fill('infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_active)])) p;
-      IF v_found IS NOT NULL THEN
-        SELECT pg_catalog.array_agg(a.user_id ORDER BY f.o), pg_catalog.array_agg(f.at ORDER BY f.o)
-          INTO v_day_users, v_found_at
-          FROM unnest(v_found, v_found_at) WITH ORDINALITY AS f(entry, at, o)
-          JOIN unnest(v_active) WITH ORDINALITY AS a(user_id, entry) ON a.entry = f.entry;
+      IF v_day_users IS NOT NULL THEN
         v_users := v_users || v_day_users;
         v_entered := v_entered || v_found_at;
         SELECT coalesce(pg_catalog.array_agg(l.user_id), '{}') INTO v_left
@@ -101,12 +96,10 @@ BEGIN
   END LOOP;
 
   -- Steps 2 and on (_funnel_follow_users), counted per step.
-  SELECT pg_catalog.array_agg(coalesce(c.users, 0) ORDER BY k) INTO v_counts
+  SELECT pg_catalog.array_agg(coalesce(pg_catalog.cardinality(w.entries), 0) ORDER BY k) INTO v_counts
     FROM pg_catalog.generate_series(1, steps) AS k
-    LEFT JOIN (SELECT w.step, pg_catalog.count(*) AS users
-                 FROM analytics._funnel_follow_users(steps, project_id, event_types, names, to_ts, within,
-                                                     v_users, v_entered) w
-                GROUP BY w.step) c ON c.step = k;
+    LEFT JOIN analytics._funnel_follow_users(steps, project_id, event_types, names, to_ts, within, v_users, v_entered) w
+      ON w.step = k;
   RETURN v_counts;
 END
 $function$;

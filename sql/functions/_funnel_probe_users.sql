@@ -9,6 +9,8 @@ CREATE OR REPLACE FUNCTION analytics._funnel_probe_users(
   after timestamptz[],
   until timestamptz[],
   OUT found_entries integer[],
+  OUT found_users text[],
+  OUT found_until timestamptz[],
   OUT found_at timestamptz[]
 )
 LANGUAGE plpgsql
@@ -32,14 +34,17 @@ Parameters:
                     partitions each probe reads
   entries           an id per entry, returned for those found
   user_ids, after, until  per entry: the user, and the span (after, until]
-Returns: found_entries, the ids of the entries with such an event, and found_at,
-  its time (NULL arrays if none).
+Returns: the entries with such an event, in input order: found_entries
+  (their ids), found_users and found_until (their users and `until`,
+  carried over for the next step) and found_at (the event's time); NULL
+  arrays if none.
 Example: SELECT * FROM analytics._funnel_probe_users('default', 'signup', NULL, now() - interval '1 day', now(),
            ARRAY[1], ARRAY['u1'], ARRAY['-infinity']::timestamptz[], ARRAY['infinity']::timestamptz[]);
 */
 BEGIN
   EXECUTE $q$
-      SELECT pg_catalog.array_agg(p.entry), pg_catalog.array_agg(x.at)
+      SELECT pg_catalog.array_agg(p.entry), pg_catalog.array_agg(p.user_id), pg_catalog.array_agg(p.until),
+             pg_catalog.array_agg(x.at)
         FROM unnest($6::integer[], $7::text[], $8::timestamptz[], $9::timestamptz[]) AS p(entry, user_id, after, until)
        CROSS JOIN LATERAL (
          SELECT pg_catalog.min(e.occurred_at) AS at FROM analytics.events e
@@ -47,7 +52,7 @@ BEGIN
             AND e.occurred_at >= $4 AND e.occurred_at < $5
             AND e.occurred_at > p.after AND e.occurred_at <= p.until) x
        WHERE x.at IS NOT NULL$q$
-    INTO found_entries, found_at
+    INTO found_entries, found_users, found_until, found_at
     USING project_id, event_type, name, from_ts, to_ts, entries, user_ids, after, until;
 END
 $function$;

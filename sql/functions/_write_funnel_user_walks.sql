@@ -82,11 +82,12 @@ BEGIN
   SELECT _write_funnel_user_walks.project_id, _write_funnel_user_walks.funnel_id, x.user_id, x.entered_at,
          x.last_entry_at, x.prev_entry_at, w.reached_at
     FROM unnest(v_users, v_entered, v_last, v_prev) WITH ORDINALITY AS x(user_id, entered_at, last_entry_at, prev_entry_at, o)
-    JOIN (SELECT f.entry, pg_catalog.array_agg(f.at ORDER BY f.step) AS reached_at
+    JOIN (SELECT r.entry, pg_catalog.array_agg(r.at ORDER BY f.step) AS reached_at
             FROM analytics._funnel_follow_users(pg_catalog.cardinality(v_funnel.steps), _write_funnel_user_walks.project_id,
                                                 v_funnel.event_types, v_funnel.names, 'infinity', v_funnel.within,
                                                 v_users, v_entered) f
-           GROUP BY f.entry) w ON w.entry = x.o;
+           CROSS JOIN LATERAL unnest(f.entries, f.reached_at) AS r(entry, at)
+           GROUP BY r.entry) w ON w.entry = x.o;
   GET DIAGNOSTICS v_rows = ROW_COUNT;
   RETURN v_rows;
 END

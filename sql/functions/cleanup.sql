@@ -17,9 +17,12 @@ Contract: apply every retention setting, in one call (pg_cron: daily, job
   - rejected events older than rejected_retention_days (30);
   - job runs, and pg_cron's cron.job_run_details (which otherwise grows
     forever), older than job_runs_retention_days (30).
+  - the walks of funnels saved by user (analytics.funnel_users) that
+    entered before the hour of the raw cut-off (and the step-1 events
+    before it that the rows kept name).
   Daily tables, sessions, saved funnels' sessions and experiment results are kept.
-Returns: {"raw": {...}, "hourly_rows_deleted", "event_keys_deleted", "rejected_deleted", "job_runs_deleted",
-          "cron_details_deleted"}
+Returns: {"raw": {...}, "hourly_rows_deleted", "event_keys_deleted", "funnel_users_deleted", "rejected_deleted",
+          "job_runs_deleted", "cron_details_deleted"}
   cron_details_deleted is null when pg_cron is absent or not ours to trim.
 Locks: waits for a running refresh_rollups() (its advisory lock) before
   trimming event keys, so that a key the job is adding is not taken away.
@@ -36,6 +39,7 @@ DECLARE
   v_table    text;
   v_n        bigint;
   v_rej      bigint;
+  v_walks    bigint;
   v_runs     bigint;
   v_cron     bigint;
 BEGIN
@@ -61,6 +65,15 @@ BEGIN
   -- still change; sessions and experiment sessions keep the merged facts.
   DELETE FROM analytics.session_hours WHERE bucket < (v_raw ->> 'cutoff')::timestamptz;
   DELETE FROM analytics.experiment_session_hours WHERE bucket < (v_raw ->> 'cutoff')::timestamptz;
+  -- Walks of funnels saved by user that entered before the hour of the raw
+  -- cut-off: funnel() reads them only for ranges that start within the raw
+  -- retention, where each user's entry is a row of that hour or later. The
+  -- rows kept forget a step-1 event before it, as a save would now.
+  DELETE FROM analytics.funnel_users
+   WHERE entered_at < pg_catalog.date_trunc('hour', (v_raw ->> 'cutoff')::timestamptz, 'UTC');
+  GET DIAGNOSTICS v_walks = ROW_COUNT;
+  UPDATE analytics.funnel_users SET prev_entry_at = NULL
+   WHERE prev_entry_at < pg_catalog.date_trunc('hour', (v_raw ->> 'cutoff')::timestamptz, 'UTC');
 
   DELETE FROM analytics.rejected_events WHERE rejected_at < v_rejected;
   GET DIAGNOSTICS v_rej = ROW_COUNT;
@@ -75,9 +88,10 @@ BEGIN
     END;
   END IF;
   RETURN pg_catalog.jsonb_build_object('raw', v_raw, 'hourly_rows_deleted', v_hourly, 'event_keys_deleted', v_keys,
+                                       'funnel_users_deleted', v_walks,
                                        'rejected_deleted', v_rej,
                                        'job_runs_deleted', v_runs, 'cron_details_deleted', v_cron,
-                                       'rows', v_hourly + v_rej + v_runs);
+                                       'rows', v_hourly + v_walks + v_rej + v_runs);
 END
 $function$;
 
