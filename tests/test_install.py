@@ -307,6 +307,52 @@ def test_upgrade_to_0015_rolls_up_the_traits_set_before_it(empty_database):
         assert mismatches(conn) == {}
 
 
+def test_upgrade_to_0016_keeps_the_funnels_saved_before_it_by_session(empty_database):
+    """0016 adds count_by to saved funnels: a funnel saved before it stays a session funnel that funnel()
+    answers from its rollup, and the same steps may then be saved by user too."""
+    dsn = empty_database()
+    install(dsn)
+    start = datetime.now(UTC) - timedelta(hours=5)
+    events = [
+        {"session_id": f"s{n}", "user_id": f"u{n % 2}", "event_type": kind, "occurred_at": at.isoformat()}
+        for n in range(4)
+        for kind, at in (("signup", start + timedelta(minutes=n)), ("conversion", start + timedelta(minutes=30 + n)))
+    ]
+    steps, span = ["signup", "conversion"], (start - timedelta(hours=1), datetime.now(UTC))
+
+    def funnel(conn, count_by: str) -> dict:
+        return conn.execute(
+            "SELECT analytics.funnel(%s, %s, %s, count_by => %s, project_id => 'default') AS r",
+            (steps, *span, count_by),
+        ).fetchone()["r"]
+
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        track_events(conn, events)
+        conn.execute("SELECT analytics.refresh_rollups()")
+        conn.execute("SELECT analytics.save_funnel('signup', ARRAY['signup', 'conversion'], project_id => 'default')")
+        conn.execute(
+            "SELECT analytics.save_funnel('signup-users', ARRAY['signup', 'conversion'], count_by => 'user',"
+            " project_id => 'default')"
+        )
+    # As an install at 0015 that saved the session funnel: the funnel by user goes with the rollback.
+    yoyo("rollback", dsn, "--revision", "0016_saved_user_funnels")
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        assert conn.execute("SELECT funnel_id FROM analytics.funnels").fetchall() == [{"funnel_id": "signup"}]
+        assert conn.execute("SELECT to_regclass('analytics.funnel_users') AS t").fetchone()["t"] is None
+    yoyo("apply", dsn)
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        saved = conn.execute("SELECT funnel_id, count_by FROM analytics.funnels").fetchall()
+        assert saved == [{"funnel_id": "signup", "count_by": "session"}]
+        by_session = funnel(conn, "session")
+        assert by_session["saved_funnel"] == "signup" and [s["count"] for s in by_session["steps"]] == [4, 4]
+        conn.execute(
+            "SELECT analytics.save_funnel('signup-users', ARRAY['signup', 'conversion'], count_by => 'user',"
+            " project_id => 'default')"
+        )
+        by_user = funnel(conn, "user")
+        assert by_user["saved_funnel"] == "signup-users" and [s["count"] for s in by_user["steps"]] == [2, 2]
+
+
 def _readme_prebuild_statement() -> str:
     """The README's query that writes one CREATE INDEX CONCURRENTLY per partition, ahead of 0012."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
