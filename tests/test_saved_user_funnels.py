@@ -188,7 +188,8 @@ def test_the_rollup_job_walks_again_the_users_whose_events_changed(conn):
         [
             ev("u1", 90, "conversion"),  # a late step of u1
             ev("u2", 5, "signup"),  # u2 entered earlier: 3:55 after it is too late for the conversion
-            ev("u3", 100, "signup"),  # a new user
+            ev("u3", 100, "signup"),  # a new user, entering in two hours five hours apart
+            ev("u3", 400, "signup"),
         ],
     )
     result = conn.execute("SELECT analytics.refresh_rollups() AS r").fetchone()["r"]

@@ -19,13 +19,15 @@ Contract: keep the funnels saved by user (analytics.funnels, count_by
   analytics.funnel_users that entered or reached a step there (found
   here: it entered at most the window before the hour). Each such user is
   walked again (_write_funnel_user_walks()) from the earliest of those
-  hours minus the window, the earliest entry whose walk may reach it.
+  hours minus the window (the earliest entry whose walk may reach it) to
+  the end of the latest: entries after it walk over later events alone.
   The caller holds the refresh_rollups advisory lock.
 Parameters:
   projects[i], buckets[i]  the recomputed buckets (UTC hours)
   user_projects[i], user_ids[i], user_buckets[i]  a user with raw events
-                           in a recomputed bucket, and that bucket (or the
-                           earliest of several); duplicates are fine
+                           in a recomputed bucket, and that bucket (at
+                           least the earliest and the latest of several);
+                           duplicates are fine
 Returns: the rows of analytics.funnel_users written.
 Example: SELECT analytics._merge_funnel_users(ARRAY['default'], ARRAY[date_trunc('hour', now(), 'UTC')],
                                               ARRAY['default'], ARRAY['u1'], ARRAY[date_trunc('hour', now(), 'UTC')]);
@@ -34,6 +36,7 @@ DECLARE
   v_funnel record;
   v_users  text[];
   v_since  timestamptz[];
+  v_until  timestamptz[];
   v_rows   bigint := 0;
 BEGIN
   FOR v_funnel IN
@@ -41,10 +44,11 @@ BEGIN
      WHERE f.count_by = 'user' AND f.project_id IN (SELECT DISTINCT p FROM unnest(projects) AS p)
   LOOP
     SELECT pg_catalog.array_agg(t.user_id),
-           pg_catalog.array_agg(pg_catalog.date_trunc('hour', t.bucket - v_funnel.within, 'UTC'))
-      INTO v_users, v_since
+           pg_catalog.array_agg(pg_catalog.date_trunc('hour', t.first_bucket - v_funnel.within, 'UTC')),
+           pg_catalog.array_agg(t.last_bucket + interval '1 hour')
+      INTO v_users, v_since, v_until
       FROM (
-        SELECT c.user_id, pg_catalog.min(c.bucket) AS bucket
+        SELECT c.user_id, pg_catalog.min(c.bucket) AS first_bucket, pg_catalog.max(c.bucket) AS last_bucket
           FROM (
             SELECT u.user_id, u.bucket FROM unnest(user_projects, user_ids, user_buckets) AS u(project_id, user_id, bucket)
              WHERE u.project_id = v_funnel.project_id
@@ -66,7 +70,8 @@ BEGIN
          GROUP BY c.user_id
       ) t;
     IF v_users IS NOT NULL THEN
-      v_rows := v_rows + analytics._write_funnel_user_walks(v_funnel.project_id, v_funnel.funnel_id, v_users, v_since);
+      v_rows := v_rows + analytics._write_funnel_user_walks(v_funnel.project_id, v_funnel.funnel_id, v_users, v_since,
+                                                            v_until);
     END IF;
   END LOOP;
   RETURN v_rows;

@@ -42,8 +42,8 @@ DECLARE
   v_experiment_projects text[] := '{}';
   v_experiment_ids      text[] := '{}';
   v_experiment_sessions text[] := '{}';
-  -- Users with events in the buckets, and the earliest such bucket (only
-  -- in projects with a funnel saved by user).
+  -- Users with events in the buckets, and the earliest and the latest
+  -- such bucket (only in projects with a funnel saved by user).
   v_user_projects text[] := '{}';
   v_user_ids      text[] := '{}';
   v_user_buckets  timestamptz[] := '{}';
@@ -216,15 +216,17 @@ BEGIN
     RETURNING 1
   ),
   touched_users AS (
-    -- Users with events in the buckets, at their earliest: walked again
-    -- through the funnels saved by user.
+    -- Users with events in the buckets, at their earliest and latest:
+    -- walked again through the funnels saved by user.
     SELECT coalesce(pg_catalog.array_agg(t.project_id), '{}') AS projects,
            coalesce(pg_catalog.array_agg(t.user_id), '{}') AS ids,
-           coalesce(pg_catalog.array_agg(t.bucket), '{}') AS buckets
-      FROM (SELECT ev.project_id, ev.user_id, pg_catalog.min(ev.bucket) AS bucket
+           coalesce(pg_catalog.array_agg(b.bucket), '{}') AS buckets
+      FROM (SELECT ev.project_id, ev.user_id, pg_catalog.min(ev.bucket) AS first_bucket,
+                   pg_catalog.max(ev.bucket) AS last_bucket
               FROM ev WHERE ev.user_id IS NOT NULL
                AND ev.project_id IN (SELECT f.project_id FROM analytics.funnels f WHERE f.count_by = 'user')
              GROUP BY ev.project_id, ev.user_id) t
+     CROSS JOIN LATERAL (VALUES (t.first_bucket), (t.last_bucket)) AS b(bucket)
   ),
   touched_sessions AS (
     SELECT coalesce(pg_catalog.array_agg(s.project_id), '{}') AS projects,

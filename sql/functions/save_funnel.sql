@@ -66,7 +66,8 @@ BEGIN
   IF count_by = 'user' THEN
     v_entries := analytics._write_funnel_user_walks(v_project, save_funnel.funnel_id,
       (SELECT pg_catalog.array_agg(u.user_id) FROM analytics.users u WHERE u.project_id = v_project),
-      (SELECT pg_catalog.array_agg('-infinity'::timestamptz) FROM analytics.users u WHERE u.project_id = v_project));
+      (SELECT pg_catalog.array_agg('-infinity'::timestamptz) FROM analytics.users u WHERE u.project_id = v_project),
+      (SELECT pg_catalog.array_agg('infinity'::timestamptz) FROM analytics.users u WHERE u.project_id = v_project));
     ANALYZE analytics.funnel_users;
     RETURN pg_catalog.jsonb_build_object(
       'project_id', v_project, 'funnel_id', save_funnel.funnel_id, 'steps', steps,
