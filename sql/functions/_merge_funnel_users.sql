@@ -9,6 +9,7 @@ RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off
+SET plan_cache_mode = force_custom_plan
 AS $function$
 /*
 Contract: keep the funnels saved by user (analytics.funnels, count_by

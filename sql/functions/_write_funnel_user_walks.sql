@@ -9,6 +9,7 @@ RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off
+SET plan_cache_mode = force_custom_plan
 AS $function$
 /*
 Contract: rewrite the rows of analytics.funnel_users of a funnel saved
@@ -22,6 +23,9 @@ Contract: rewrite the rows of analytics.funnel_users of a funnel saved
   prev_entry_at again. So the span must hold every row that may change:
   from the earliest hour changed minus the window to the end of the
   latest (_merge_funnel_users()), or everything (save_funnel()).
+  Runs with plan_cache_mode = force_custom_plan: a generic plan of the
+  entries' query cannot use the step's name in the index and read every
+  event of the step's type, 0.5 ms per user instead of a few us.
 Parameters:
   project_id, funnel_id  a funnel saved with count_by 'user'
   user_ids[i], since[i], until[i]  the i-th user and its span: UTC hours,
