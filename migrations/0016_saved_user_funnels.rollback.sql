@@ -6,6 +6,7 @@ DROP FUNCTION IF EXISTS analytics._funnel_from_saved_users(integer, text, text, 
 DROP FUNCTION IF EXISTS analytics._merge_funnel_users(text[], timestamptz[], text[], text[], timestamptz[]);
 DROP FUNCTION IF EXISTS analytics._write_funnel_user_walks(text, text, text[], timestamptz[], timestamptz[]);
 DROP FUNCTION IF EXISTS analytics._funnel_follow_users(integer, text, text[], text[], timestamptz, interval, text[], timestamptz[]);
+DROP FUNCTION IF EXISTS analytics._check_count_by(text);
 DROP FUNCTION IF EXISTS analytics._funnel_probe_users(text, text, text, timestamptz, timestamptz, integer[], text[], timestamptz[], timestamptz[]);
 DROP TABLE analytics.funnel_users;
 DELETE FROM analytics.funnels WHERE count_by = 'user';

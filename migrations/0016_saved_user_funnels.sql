@@ -1,7 +1,7 @@
 -- 0016: funnels saved by user, so that funnel(count_by => 'user') of a
 -- dashboard answers from each user's walks instead of probing every user.
 -- depends: 0015_automatic_trait_rollups
--- sql-checksum: 2a3ab463a86109e14df59332219649943fbdd3f6bc96df650d601c986e8c918e
+-- sql-checksum: 7052409f60684d0e7609bb9d321e52ac5b0090885050a3a52212df04e146477d
 --
 -- A funnel counted by user over a month follows each user with an index
 -- probe per step: 5,000 users cost 115 to 125 ms, whatever the rollups.

@@ -10,8 +10,8 @@ Contract: make every rollup row of the given (project, UTC hour) buckets
   their walks through funnels saved by session) and experiment sessions
   seen in those buckets (before or after), their experiments' variant
   totals, the walks through funnels saved by user of the users whose
-  events there changed, and the project days (in each project's time zone) that the
-  buckets overlap, and the first/last seen of their users (analytics.users,
+  events there changed, and the project days (in each project's time
+  zone) that the buckets overlap, and the first/last seen of their users (analytics.users,
   only ever widened), and the event keys seen (analytics.event_keys). Rows
   of a bucket whose events are all gone are removed.
   The marks of those buckets (analytics.dirty_buckets) are read before the

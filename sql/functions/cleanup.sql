@@ -40,6 +40,7 @@ DECLARE
   v_n        bigint;
   v_rej      bigint;
   v_walks    bigint;
+  v_raw_hour timestamptz := pg_catalog.date_trunc('hour', (v_raw ->> 'cutoff')::timestamptz, 'UTC');
   v_runs     bigint;
   v_cron     bigint;
 BEGIN
@@ -69,11 +70,9 @@ BEGIN
   -- cut-off: funnel() reads them only for ranges that start within the raw
   -- retention, where each user's entry is a row of that hour or later. The
   -- rows kept forget a step-1 event before it, as a save would now.
-  DELETE FROM analytics.funnel_users
-   WHERE entered_at < pg_catalog.date_trunc('hour', (v_raw ->> 'cutoff')::timestamptz, 'UTC');
+  DELETE FROM analytics.funnel_users WHERE entered_at < v_raw_hour;
   GET DIAGNOSTICS v_walks = ROW_COUNT;
-  UPDATE analytics.funnel_users SET prev_entry_at = NULL
-   WHERE prev_entry_at < pg_catalog.date_trunc('hour', (v_raw ->> 'cutoff')::timestamptz, 'UTC');
+  UPDATE analytics.funnel_users SET prev_entry_at = NULL WHERE prev_entry_at < v_raw_hour;
 
   DELETE FROM analytics.rejected_events WHERE rejected_at < v_rejected;
   GET DIAGNOSTICS v_rej = ROW_COUNT;

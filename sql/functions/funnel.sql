@@ -88,11 +88,8 @@ DECLARE
   v_source  text;
 BEGIN
   PERFORM analytics._check_time_range(from_ts, to_ts);
-  v_entity := CASE count_by WHEN 'session' THEN 'e.session_id' WHEN 'user' THEN 'e.user_id' END;
-  IF v_entity IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('unknown count_by %L', count_by),
-      HINT = 'count_by is ''session'' or ''user''.';
-  END IF;
+  PERFORM analytics._check_count_by(count_by);
+  v_entity := CASE count_by WHEN 'session' THEN 'e.session_id' ELSE 'e.user_id' END;
   -- A saved funnel: by session, from a range within the hourly retention
   -- (its rollup's); by user, within the raw retention (the users who enter
   -- inside an hour of their walks are followed over raw events).

@@ -47,12 +47,10 @@ DECLARE
   v_within  interval := analytics._funnel_window(within);
   v_written record;
   v_entries bigint;
+  v_users   text[];   -- by user: every user of the project
 BEGIN
   PERFORM analytics._funnel_steps(steps);  -- 22023 for bad steps
-  IF count_by IS NULL OR count_by NOT IN ('session', 'user') THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('unknown count_by %L', count_by),
-      HINT = 'count_by is ''session'' or ''user''.';
-  END IF;
+  PERFORM analytics._check_count_by(count_by);
   IF funnel_id IS NULL OR funnel_id !~ '^[a-z0-9][a-z0-9_.:-]{0,63}$' THEN
     RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = pg_catalog.format('invalid funnel name %L', funnel_id),
       HINT = 'Lower case letters, digits and _ . : -, at most 64 characters, e.g. ''pricing-to-signup''.';
@@ -64,10 +62,11 @@ BEGIN
   VALUES (v_project, save_funnel.funnel_id, save_funnel.steps, v_within, save_funnel.count_by);
 
   IF count_by = 'user' THEN
-    v_entries := analytics._write_funnel_user_walks(v_project, save_funnel.funnel_id,
-      (SELECT pg_catalog.array_agg(u.user_id) FROM analytics.users u WHERE u.project_id = v_project),
-      (SELECT pg_catalog.array_agg('-infinity'::timestamptz) FROM analytics.users u WHERE u.project_id = v_project),
-      (SELECT pg_catalog.array_agg('infinity'::timestamptz) FROM analytics.users u WHERE u.project_id = v_project));
+    SELECT coalesce(pg_catalog.array_agg(u.user_id), '{}') INTO v_users
+      FROM analytics.users u WHERE u.project_id = v_project;
+    v_entries := analytics._write_funnel_user_walks(v_project, save_funnel.funnel_id, v_users,
+      pg_catalog.array_fill('-infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_users)]),
+      pg_catalog.array_fill('infinity'::timestamptz, ARRAY[pg_catalog.cardinality(v_users)]));
     ANALYZE analytics.funnel_users;
     RETURN pg_catalog.jsonb_build_object(
       'project_id', v_project, 'funnel_id', save_funnel.funnel_id, 'steps', steps,
