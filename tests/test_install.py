@@ -354,7 +354,7 @@ def test_upgrade_to_0016_keeps_the_funnels_saved_before_it_by_session(empty_data
 
 
 def _readme_prebuild_statement() -> str:
-    """The README's query that writes one CREATE INDEX CONCURRENTLY per partition, ahead of 0012."""
+    """The README's query that writes one CREATE INDEX CONCURRENTLY per partition, ahead of 0017."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("**Upgrading a large install without blocking ingest.**", 1)[1]
     block = re.search(r"```sql\n(.*?)```", section, flags=re.S)
@@ -363,7 +363,7 @@ def _readme_prebuild_statement() -> str:
 
 
 def test_an_index_built_concurrently_ahead_of_its_migration_is_attached_not_rebuilt(empty_database):
-    """The README's way to apply 0012 to a large install without blocking writes: build the index on each
+    """The README's way to apply 0017 to a large install without blocking writes: build the index on each
     partition CONCURRENTLY first; the migration's CREATE INDEX then attaches those very indexes."""
     dsn = empty_database()
     install(dsn)
@@ -382,13 +382,14 @@ def test_an_index_built_concurrently_ahead_of_its_migration_is_attached_not_rebu
         track_events(conn, events)
         conn.execute("SELECT analytics.maintain_partitions()")  # the past days' rows leave the default partition
         conn.execute("SELECT analytics.refresh_rollups()")
-    yoyo("rollback", dsn, "--revision", "0012_user_funnel_index")
+    yoyo("rollback", dsn, "--revision", "0017_user_index_in_c_collation")
     index_of_partitions = """
         SELECT i.indrelid::regclass::text AS partition, i.indexrelid AS index, i.indisvalid AS valid,
                (SELECT p.inhparent::regclass::text FROM pg_inherits p WHERE p.inhrelid = i.indexrelid) AS parent
           FROM pg_index i JOIN pg_inherits t ON t.inhrelid = i.indrelid
          WHERE t.inhparent = 'analytics.events'::regclass
-           AND pg_get_indexdef(i.indexrelid) LIKE '%(project_id, user_id, event_type, name, occurred_at)%'
+           AND pg_get_indexdef(i.indexrelid) LIKE
+               '%(project_id COLLATE "C", user_id COLLATE "C", event_type COLLATE "C", name COLLATE "C", occurred_at)%'
          ORDER BY 1, 2"""
     with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
         assert conn.execute(index_of_partitions).fetchall() == []
@@ -406,7 +407,7 @@ def test_an_index_built_concurrently_ahead_of_its_migration_is_attached_not_rebu
         after = conn.execute(index_of_partitions).fetchall()
         # The same indexes, one per partition, now valid children of the migration's index.
         assert [(r["partition"], r["index"]) for r in after] == [(r["partition"], r["index"]) for r in prebuilt]
-        assert {(r["parent"], r["valid"]) for r in after} == {("analytics.events_project_user_key_time_idx", True)}
+        assert {(r["parent"], r["valid"]) for r in after} == {("analytics.events_project_user_key_time_c_idx", True)}
         assert mismatches(conn) == {}
 
 

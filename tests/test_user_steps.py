@@ -190,6 +190,64 @@ def test_funnel_takes_user_steps_when_users_are_few_and_events_many(conn):
     assert user_funnel(conn, steps, *span, timedelta(hours=2), None)["source"] == "raw_events"
 
 
+def probe_plans(conn, statement: str) -> list[str]:
+    """The plans of every statement that `statement` runs and that reads a user's events of one step,
+    as auto_explain logs them, with sequential scans off: a probe that cannot use the per-user index
+    then shows another way in, not a cheaper-looking one on a table this small."""
+    plans: list[str] = []
+    conn.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+    with conn.transaction():
+        conn.execute("LOAD 'auto_explain'")
+        for setting, value in [
+            ("auto_explain.log_min_duration", "0"),
+            ("auto_explain.log_nested_statements", "on"),
+            ("auto_explain.log_level", "notice"),
+            ("enable_seqscan", "off"),
+        ]:
+            conn.execute("SELECT set_config(%s, %s, true)", (setting, value))
+        conn.execute(statement)
+    return [
+        plan
+        for plan in plans
+        if "analytics.events" in plan and ("x.user_id = u.user_id" in plan or "e.user_id = p.user_id" in plan)
+    ]
+
+
+def test_each_probe_of_a_user_reads_the_per_user_index(conn):
+    """The probes of funnel() by user and of the walks of a funnel saved by user name the index's four
+    text keys in its collation ("C", 0017), so that they descend it to the user's step: an index
+    condition on user_id and the step, never a filter over the project's events."""
+    steps = ["pageview=/pricing", "click=cta"]
+    track_events(
+        conn, [ev("u1", m, "pageview" if m % 2 else "click", "/pricing" if m % 2 else "cta") for m in range(40)]
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    span = (BASE - timedelta(minutes=1), BASE + timedelta(days=1))
+    types, names = parse(steps)
+    read = probe_plans(
+        conn,
+        conn.execute(
+            "SELECT format('SELECT analytics._funnel_from_user_steps(2, %%L, %%L, %%L, %%L, %%L, %%L, ARRAY[''u1''])',"
+            " 'default', %s::text[], %s::text[], %s::timestamptz, %s::timestamptz, interval '1 hour') AS q",
+            (types, names, *span),
+        ).fetchone()["q"],
+    )
+    saved = probe_plans(
+        conn,
+        "SELECT analytics.save_funnel('pricing-to-cta', ARRAY['pageview=/pricing', 'click=cta'],"
+        " count_by => 'user', project_id => 'default')",
+    )
+    assert len(read) >= 2 and len(saved) >= 2  # step 1, then step 2 (and the walks' entries)
+    for plan in read + saved:
+        lines = plan.splitlines()
+        scans = [n for n, line in enumerate(lines) if " on events_" in line]  # a partition of analytics.events
+        assert scans, plan
+        for n in scans:
+            assert "Index Only Scan using" in lines[n] or "Index Scan using" in lines[n], lines[n]
+            assert "Index Cond:" in lines[n + 1] and "user_id = " in lines[n + 1], lines[n + 1]
+            assert "event_type = " in lines[n + 1] and "name = " in lines[n + 1], lines[n + 1]
+
+
 def test_a_reader_follows_only_its_own_users(conn):
     steps = ["pageview=/pricing", "click=cta"]
     mine = [ev("u1", m, "pageview" if m % 2 else "click", "/pricing" if m % 2 else "cta") for m in range(200)]

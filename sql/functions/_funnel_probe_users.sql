@@ -22,7 +22,9 @@ AS $function$
 Contract: for each entry (a user and a span of time), the user's first
   event of one funnel step strictly after `after` and at most `until`,
   within [from_ts, to_ts): one index probe per entry through
-  (project_id, user_id, event_type, name, occurred_at). The bounds of the
+  (project_id, user_id, event_type, name, occurred_at), whose text keys
+  are in the "C" collation (0017): the probe says COLLATE "C" on each of
+  them, or it could not use the index at all. The bounds of the
   scan are passed as values of their own, so that each call is planned
   for the partitions they cover alone. Shared by the funnels counted by
   user: _funnel_from_user_steps() (over a range) and
@@ -48,7 +50,8 @@ BEGIN
         FROM unnest($6::integer[], $7::text[], $8::timestamptz[], $9::timestamptz[]) AS p(entry, user_id, after, until)
        CROSS JOIN LATERAL (
          SELECT pg_catalog.min(e.occurred_at) AS at FROM analytics.events e
-          WHERE e.project_id = $1 AND e.user_id = p.user_id AND e.event_type = $2 AND ($3::text IS NULL OR e.name = $3)
+          WHERE e.project_id = $1 COLLATE "C" AND e.user_id = p.user_id COLLATE "C"
+            AND e.event_type = $2 COLLATE "C" AND ($3::text IS NULL OR e.name = $3 COLLATE "C")
             AND e.occurred_at >= $4 AND e.occurred_at < $5
             AND e.occurred_at > p.after AND e.occurred_at <= p.until) x
        WHERE x.at IS NOT NULL$q$
