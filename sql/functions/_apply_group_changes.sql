@@ -26,11 +26,11 @@ DECLARE
   v_days          date[];
 BEGIN
   WITH changed AS (
-    -- users_traits_changed_idx finds them; o is each row as it was.
+    -- The changed users, through their partial index; o is each as it was.
     UPDATE analytics.users u SET rolled_traits = u.traits
-      FROM analytics.users o
-     WHERE u.traits IS DISTINCT FROM u.rolled_traits
-       AND o.project_id = u.project_id AND o.user_id = u.user_id
+      FROM analytics._users_with_changed_traits() o
+     WHERE o.project_id = u.project_id AND o.user_id = u.user_id
+       AND u.traits IS DISTINCT FROM u.rolled_traits
     RETURNING u.project_id, u.user_id, o.rolled_traits AS before, u.traits AS after
   ), moved AS (
     SELECT c.project_id, c.user_id FROM changed c

@@ -16,6 +16,7 @@ Example: SELECT analytics._recompute_days(ARRAY['default'], ARRAY[current_date])
 DECLARE
   v_rows         bigint;
   v_days         jsonb;
+  v_pair         record;
   v_day          date;
   v_day_projects text[];
   v_starts       timestamptz[];
@@ -23,9 +24,15 @@ DECLARE
   v_lo           timestamptz;
   v_hi           timestamptz;
 BEGIN
-  DELETE FROM analytics.rollup_daily r USING analytics._day_bounds(projects, days) d WHERE r.project_id = d.project_id AND r.day = d.day;
-  DELETE FROM analytics.rollup_daily_totals r USING analytics._day_bounds(projects, days) d WHERE r.project_id = d.project_id AND r.day = d.day;
-  DELETE FROM analytics.rollup_daily_users r USING analytics._day_bounds(projects, days) d WHERE r.project_id = d.project_id AND r.day = d.day;
+  -- One project day at a time, so that each delete is an index range: a
+  -- join of the days with a daily table is estimated at thousands of rows
+  -- per day and planned as a scan of the whole table (310 ms for the 900k
+  -- rows of rollup_daily_users, every minute, at 10M events).
+  FOR v_pair IN SELECT b.project_id, b.day FROM analytics._day_bounds(projects, days) b LOOP
+    DELETE FROM analytics.rollup_daily r WHERE r.project_id = v_pair.project_id AND r.day = v_pair.day;
+    DELETE FROM analytics.rollup_daily_totals r WHERE r.project_id = v_pair.project_id AND r.day = v_pair.day;
+    DELETE FROM analytics.rollup_daily_users r WHERE r.project_id = v_pair.project_id AND r.day = v_pair.day;
+  END LOOP;
 
   v_rows := 0;
   -- One local day at a time: each statement reads only the span of that
