@@ -1,7 +1,7 @@
 -- 0017: the per-user index of 0012 compares its text keys byte by byte
 -- (COLLATE "C"), so that following users through it costs less.
 -- depends: 0016_saved_user_funnels
--- sql-checksum: 3688f80fe06ef935ebc9030d24fac14c37c4c7e67b7f16c25be686b969202dda
+-- sql-checksum: 9312726822d492d849882af227bbefe472bb543f23733248cb6ba8628d705758
 --
 -- funnel(count_by => 'user') and the walks of funnels saved by user find
 -- each user's first event of a step with one probe of this index
@@ -27,9 +27,7 @@
 --   - the group rollup reads the day's users by index range, and their
 --     traits by primary key (158 ms);
 --   - the users whose traits changed are found through their partial
---     index, not by reading every user (124 ms at 31k users);
---   - and a visit merged again without a change is not written again
---     (about 110 us a visit, for every visit of the hour recomputed).
+--     index, not by reading every user (124 ms at 31k users).
 -- On an install with data, the index is built on every partition in this
 -- transaction, blocking writes to analytics.events meanwhile (10 s for 10M
 -- events on that machine). The README says how to build it concurrently

@@ -130,45 +130,6 @@ def test_a_late_event_corrects_a_rolled_up_hour(conn):
     assert_exact(conn)
 
 
-def test_a_recomputed_hour_writes_only_the_visits_that_changed(conn):
-    """The job recomputes the current hour every minute; a visit of that hour without a new event keeps
-    its row version (xmin), and the one that got an event is rewritten and linked as the oracle says."""
-    hour = MIDNIGHT - timedelta(hours=5)
-    track_events(
-        conn,
-        [
-            {
-                "session_id": s,
-                "user_id": "u1",
-                "event_type": "pageview",
-                "name": "/",
-                "occurred_at": (hour + timedelta(minutes=m)).isoformat(),
-            }
-            for s, m in [("quiet", 1), ("busy", 10), ("quiet", 5)]
-        ],
-    )
-    refresh_all(conn)
-    versions = "SELECT session_id, xmin::text AS version FROM analytics.sessions ORDER BY session_id"
-    before = {r["session_id"]: r["version"] for r in conn.execute(versions).fetchall()}
-    track_events(
-        conn,
-        [
-            {
-                "session_id": "busy",
-                "user_id": "u1",
-                "event_type": "click",
-                "name": "cta",
-                "occurred_at": (hour + timedelta(minutes=20)).isoformat(),
-            }
-        ],
-    )
-    result = conn.execute("SELECT analytics.refresh_rollups() AS r").fetchone()["r"]
-    after = {r["session_id"]: r["version"] for r in conn.execute(versions).fetchall()}
-    assert result["sessions"] == 2  # both visits of the hour were merged again
-    assert after["quiet"] == before["quiet"] and after["busy"] != before["busy"]
-    assert_exact(conn)
-
-
 def test_only_the_touched_tenant_is_recomputed(conn):
     at = (MIDNIGHT - timedelta(hours=3)).isoformat()
     track_events(conn, [{"project_id": p, "session_id": "s", "event_type": "click", "occurred_at": at} for p in "abc"])

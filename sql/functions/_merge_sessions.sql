@@ -8,11 +8,8 @@ Contract: rebuild the rows of analytics.sessions for the given sessions by
   merging their per-hour facts (analytics.session_hours): first and last
   event, event count, the user, the entry page (first pageview), exit
   page (last pageview) and path (its events' key characters in time order,
-  for funnel()). A session with no facts left is removed. A session
-  whose merged facts equal its row is not written again: the job
-  recomputes the current hour every minute, and most of its sessions have
-  no new event (rewriting them cost about 110 us each, with the table's
-  five indexes). Then keep what depends on them current:
+  for funnel()). A session with no facts left is removed. Then keep
+  what depends on them current:
   - previous_first_seen, the link from each visit to its user's previous
     visit in (first_seen, session_id) order, for every user whose visits
     came, went, or changed user or start: relinked from the earliest such
@@ -35,9 +32,7 @@ DECLARE
   v_old_sessions    text[];
   v_old_users       text[];
   v_old_starts      timestamptz[];
-  v_old_previous    timestamptz[];
-  -- Each rebuilt visit after the merge (and its link, not yet updated):
-  -- the rows written, then those found unchanged.
+  -- Each rebuilt visit after the merge (and its link, not yet updated).
   v_new_projects    text[];
   v_new_sessions    text[];
   v_new_users       text[];
@@ -51,18 +46,18 @@ BEGIN
     RETURN 0;
   END IF;
   SELECT pg_catalog.array_agg(s.project_id), pg_catalog.array_agg(s.session_id), pg_catalog.array_agg(s.user_id),
-         pg_catalog.array_agg(s.first_seen), pg_catalog.array_agg(s.previous_first_seen)
-    INTO v_old_projects, v_old_sessions, v_old_users, v_old_starts, v_old_previous
+         pg_catalog.array_agg(s.first_seen)
+    INTO v_old_projects, v_old_sessions, v_old_users, v_old_starts
     FROM (SELECT DISTINCT u.project_id, u.session_id
             FROM unnest(projects, session_ids) AS u(project_id, session_id)) k
    CROSS JOIN LATERAL (  -- one index probe per session
-     SELECT x.project_id, x.session_id, x.user_id, x.first_seen, x.previous_first_seen FROM analytics.sessions x
+     SELECT x.project_id, x.session_id, x.user_id, x.first_seen FROM analytics.sessions x
       WHERE x.project_id = k.project_id AND x.session_id = k.session_id OFFSET 0
    ) s;
   WITH keys AS MATERIALIZED (
     SELECT DISTINCT u.project_id, u.session_id FROM unnest(projects, session_ids) AS u(project_id, session_id)
   ), merged AS (
-    INSERT INTO analytics.sessions AS s
+    INSERT INTO analytics.sessions
            (project_id, session_id, user_id, first_seen, last_seen, event_count, entry_page, exit_page, path)
     SELECT h.project_id, h.session_id,
            (pg_catalog.array_agg(h.user_id ORDER BY h.last_at DESC) FILTER (WHERE h.user_id IS NOT NULL))[1],
@@ -82,14 +77,11 @@ BEGIN
        SET user_id = excluded.user_id, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
            event_count = excluded.event_count, entry_page = excluded.entry_page, exit_page = excluded.exit_page,
            path = excluded.path
-     WHERE (s.user_id, s.first_seen, s.last_seen, s.event_count, s.entry_page, s.exit_page, s.path)
-           IS DISTINCT FROM (excluded.user_id, excluded.first_seen, excluded.last_seen, excluded.event_count,
-                             excluded.entry_page, excluded.exit_page, excluded.path)
     RETURNING project_id, session_id, user_id, first_seen, previous_first_seen
   )
-  SELECT pg_catalog.array_agg(m.project_id), pg_catalog.array_agg(m.session_id),
+  SELECT pg_catalog.count(*), pg_catalog.array_agg(m.project_id), pg_catalog.array_agg(m.session_id),
          pg_catalog.array_agg(m.user_id), pg_catalog.array_agg(m.first_seen), pg_catalog.array_agg(m.previous_first_seen)
-    INTO v_new_projects, v_new_sessions, v_new_users, v_new_starts, v_new_previous
+    INTO v_rows, v_new_projects, v_new_sessions, v_new_users, v_new_starts, v_new_previous
     FROM merged m;
   -- Sessions whose every event is gone (a DELETE of raw events).
   SELECT pg_catalog.array_agg(k.project_id), pg_catalog.array_agg(k.session_id)
@@ -102,21 +94,6 @@ BEGIN
     DELETE FROM analytics.sessions s USING unnest(v_gone_projects, v_gone_sessions) AS g(p, id)
      WHERE s.project_id = g.p AND s.session_id = g.id;
   END IF;
-  -- The sessions merged unchanged (neither written nor gone) are rebuilt
-  -- too, as they were: what follows treats them as every rebuilt visit.
-  SELECT coalesce(v_new_projects, '{}') || pg_catalog.array_agg(o.project_id),
-         coalesce(v_new_sessions, '{}') || pg_catalog.array_agg(o.session_id),
-         coalesce(v_new_users, '{}') || pg_catalog.array_agg(o.user_id),
-         coalesce(v_new_starts, '{}') || pg_catalog.array_agg(o.first_seen),
-         coalesce(v_new_previous, '{}') || pg_catalog.array_agg(o.previous_first_seen)
-    INTO v_new_projects, v_new_sessions, v_new_users, v_new_starts, v_new_previous
-    FROM unnest(v_old_projects, v_old_sessions, v_old_users, v_old_starts, v_old_previous)
-         AS o(project_id, session_id, user_id, first_seen, previous_first_seen)
-   WHERE NOT EXISTS (SELECT FROM unnest(v_new_projects, v_new_sessions) AS n(project_id, session_id)
-                      WHERE n.project_id = o.project_id AND n.session_id = o.session_id)
-     AND NOT EXISTS (SELECT FROM unnest(v_gone_projects, v_gone_sessions) AS g(project_id, session_id)
-                      WHERE g.project_id = o.project_id AND g.session_id = o.session_id);
-  v_rows := coalesce(pg_catalog.cardinality(v_new_sessions), 0);
 
   -- Relink the visits of every user whose visits came, went, or changed
   -- user or start, from the earliest such change on (the chain is read from
