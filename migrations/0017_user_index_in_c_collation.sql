@@ -1,7 +1,7 @@
 -- 0017: the per-user index of 0012 compares its text keys byte by byte
 -- (COLLATE "C"), so that following users through it costs less.
 -- depends: 0016_saved_user_funnels
--- sql-checksum: 9312726822d492d849882af227bbefe472bb543f23733248cb6ba8628d705758
+-- sql-checksum: e392dfc9519d02309bacd1d3ab698f98e4f11526176223e5313eda3c6fc65f33
 --
 -- funnel(count_by => 'user') and the walks of funnels saved by user find
 -- each user's first event of a step with one probe of this index

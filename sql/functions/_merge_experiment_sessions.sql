@@ -40,6 +40,13 @@ DECLARE
   v_old_variants       text[];
   v_old_exposures      bigint[];
   v_old_conversions    bigint[];
+  -- Their rows after it: those written (the sessions left without an
+  -- exposure are deleted, and add nothing).
+  v_new_projects       text[];
+  v_new_experiments    text[];
+  v_new_variants       text[];
+  v_new_exposures      bigint[];
+  v_new_conversions    bigint[];
   -- The (project, UTC hour) rows of rollup_hourly_exposures to recompute.
   v_hour_projects      text[];
   v_hours              timestamptz[];
@@ -107,12 +114,15 @@ BEGIN
     ON CONFLICT (project_id, experiment_id, session_id) DO UPDATE
        SET variant_key = excluded.variant_key, exposed_at = excluded.exposed_at, exposures = excluded.exposures,
            conversions = excluded.conversions, first_conversion_at = excluded.first_conversion_at
-    RETURNING project_id, exposed_at
+    RETURNING project_id, experiment_id, variant_key, exposed_at, exposures, conversions
   )
   -- ... and after it (sessions left without an exposure are among the former).
   SELECT pg_catalog.count(*), v_hour_projects || pg_catalog.array_agg(u.project_id),
-         v_hours || pg_catalog.array_agg(u.exposed_at)
-    INTO v_rows, v_hour_projects, v_hours
+         v_hours || pg_catalog.array_agg(u.exposed_at),
+         pg_catalog.array_agg(u.project_id), pg_catalog.array_agg(u.experiment_id), pg_catalog.array_agg(u.variant_key),
+         pg_catalog.array_agg(u.exposures), pg_catalog.array_agg(u.conversions)
+    INTO v_rows, v_hour_projects, v_hours,
+         v_new_projects, v_new_experiments, v_new_variants, v_new_exposures, v_new_conversions
     FROM upserted u;
 
   -- Experiment sessions left without any exposure.
@@ -130,7 +140,7 @@ BEGIN
   END IF;
 
   -- Variant totals, by difference: the touched sessions' rows now, minus
-  -- their rows before (one index probe per session each way).
+  -- their rows before.
   INSERT INTO analytics.rollup_experiments AS r
          (project_id, experiment_id, variant_key, exposed_sessions, exposures, converted_sessions, conversions)
   SELECT c.project_id, c.experiment_id, c.variant_key, pg_catalog.sum(c.sessions), pg_catalog.sum(c.exposures),
@@ -141,15 +151,9 @@ BEGIN
         FROM unnest(v_old_projects, v_old_experiments, v_old_variants, v_old_exposures, v_old_conversions)
              AS o(project_id, experiment_id, variant_key, exposures, conversions)
       UNION ALL
-      SELECT s.project_id, s.experiment_id, s.variant_key, 1, s.exposures, (s.conversions > 0)::integer, s.conversions
-        FROM (SELECT DISTINCT u.project_id, u.experiment_id, u.session_id
-                FROM unnest(projects, experiment_ids, session_ids) AS u(project_id, experiment_id, session_id)) k
-       CROSS JOIN LATERAL (
-         SELECT x.project_id, x.experiment_id, x.variant_key, x.exposures, x.conversions
-           FROM analytics.experiment_sessions x
-          WHERE x.project_id = k.project_id AND x.experiment_id = k.experiment_id AND x.session_id = k.session_id
-         OFFSET 0
-       ) s
+      SELECT n.project_id, n.experiment_id, n.variant_key, 1, n.exposures, (n.conversions > 0)::integer, n.conversions
+        FROM unnest(v_new_projects, v_new_experiments, v_new_variants, v_new_exposures, v_new_conversions)
+             AS n(project_id, experiment_id, variant_key, exposures, conversions)
     ) c
    GROUP BY c.project_id, c.experiment_id, c.variant_key
   HAVING pg_catalog.sum(c.sessions) <> 0 OR pg_catalog.sum(c.exposures) <> 0 OR pg_catalog.sum(c.converted) <> 0
