@@ -66,6 +66,27 @@ DAILY_QUERIES = {
         " FROM analytics.events e LEFT JOIN zones z ON z.project_id = e.project_id WHERE e.user_id IS NOT NULL"
         " GROUP BY 1, 2, 3",
     ),
+    # Paths are written as days are recomputed (an install upgraded to 0018 has none for its older days):
+    # where a day has them, its span is the local day in the project's zone, and its paths each user's
+    # events of the day in time order (ties by key number), as funnel() by user walks them.
+    "rollup_daily_totals.paths_span": (
+        "SELECT project_id, day, paths_span FROM analytics.rollup_daily_totals WHERE paths_span IS NOT NULL",
+        "SELECT project_id, day, tstzrange(day::timestamp AT TIME ZONE coalesce(z.tz, 'UTC'),"
+        " (day + 1)::timestamp AT TIME ZONE coalesce(z.tz, 'UTC'))"
+        " FROM analytics.rollup_daily_totals t LEFT JOIN zones z USING (project_id) WHERE t.paths_span IS NOT NULL",
+    ),
+    "rollup_daily_user_paths": (
+        "SELECT project_id, day, user_id, first_seen, last_seen, keys::text, times::text"
+        " FROM analytics.rollup_daily_user_paths",
+        "SELECT x.project_id, x.day, x.user_id, min(x.occurred_at), max(x.occurred_at),"
+        " array_agg(x.code ORDER BY x.occurred_at, x.code)::text, array_agg(x.occurred_at ORDER BY x.occurred_at, x.code)::text"
+        " FROM (SELECT e.project_id, (e.occurred_at AT TIME ZONE coalesce(z.tz, 'UTC'))::date AS day, e.user_id,"
+        " e.occurred_at, analytics._event_key_code(e.event_type, e.name) AS code"
+        " FROM analytics.events e LEFT JOIN zones z ON z.project_id = e.project_id WHERE e.user_id IS NOT NULL) x"
+        " WHERE EXISTS (SELECT FROM analytics.rollup_daily_totals t WHERE t.project_id = x.project_id AND t.day = x.day"
+        " AND t.paths_span IS NOT NULL)"
+        " GROUP BY 1, 2, 3",
+    ),
     # Grouped by each rolled-up trait ("group", and those saved) as it is now: what refresh_rollups() has
     # carried over.
     "rollup_daily_groups": (

@@ -128,7 +128,7 @@ def test_functions_and_views_match_the_files_one_to_one(conn):
 # Called once per event by the rollup job: a SQL function with a SET clause is never inlined
 # into its caller. Each is IMMUTABLE, not SECURITY DEFINER, and is parsed where it is inlined,
 # under the search_path its caller pins.
-INLINED_HELPERS = {"_event_key_char"}
+INLINED_HELPERS = {"_event_key_char", "_event_key_code"}
 
 
 def test_every_function_states_its_contract(conn):

@@ -162,6 +162,110 @@ def test_users_are_looked_for_on_their_active_days_whatever_zone_labelled_them(c
     )
 
 
+def test_paths_walk_users_across_local_days_and_stop_at_the_range_end(conn):
+    """Rolled up at UTC+5:45, each user's local day is one path (0018). A user whose next step lies on
+    the next local day is followed there within the window (up to its last instant, inclusive); events
+    at the range's end or past the window do not count; a step-2 event at the time of the entry does
+    not reach step 2."""
+    conn.execute("INSERT INTO analytics.project_settings VALUES ('default', 'time_zone', 'Asia/Kathmandu')")
+    steps = ["pageview=/pricing", "click=cta", "conversion"]
+    e = 24 * 60 - 3 * 60 - 5 * 60 - 45  # BASE is 03:00 UTC; the local day ends at 18:15 UTC
+    track_events(
+        conn,
+        [
+            # u1: enters 10 minutes before the local midnight, steps 2 and 3 after it
+            ev("u1", e - 10, "pageview", "/pricing", "a"),
+            ev("u1", e + 5, "click", "cta", "a"),
+            ev("u1", e + 20, "conversion", None, "a"),
+            # u2: step 2 on the next local day, 45 minutes after its entry
+            ev("u2", e - 5, "pageview", "/pricing", "b"),
+            ev("u2", e + 40, "click", "cta", "b"),
+            # u3: step 2 at the very time of its entry, then a minute later
+            ev("u3", 60, "pageview", "/pricing", "c"),
+            ev("u3", 60, "click", "cta", "c"),
+            ev("u3", 61, "click", "cta", "c"),
+            # u4: active in the range, enters at its end only
+            ev("u4", e + 30, "click", "other", "d"),
+            ev("u4", e + 60, "pageview", "/pricing", "d"),
+            # u5: step 2 at the first instant of the next local day, 30 minutes after its entry
+            ev("u5", e - 30, "pageview", "/pricing", "f"),
+            ev("u5", e, "click", "cta", "f"),
+        ],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    spans = conn.execute("SELECT count(*) AS n FROM analytics.rollup_daily_totals WHERE paths_span IS NOT NULL")
+    assert spans.fetchone()["n"] == 2
+    start, end = BASE, BASE + timedelta(minutes=e + 60)
+    assert user_steps(conn, steps, start, end, timedelta(minutes=30)) == [4, 3, 1]
+    assert user_steps(conn, steps, start, end, timedelta(minutes=24)) == [4, 2, 0]
+    assert user_steps(conn, steps, start, end, timedelta(minutes=1)) == [4, 1, 0]  # u3's second click, at the edge
+    assert user_steps(conn, steps, start, end + timedelta(microseconds=1), timedelta(hours=1)) == [5, 4, 1]
+    assert user_steps(conn, steps, start, BASE + timedelta(minutes=e + 5), timedelta(hours=1)) == [4, 2, 0]
+    assert user_steps(conn, steps, start, BASE + timedelta(minutes=61), timedelta(hours=1)) == [1, 0, 0]
+    assert_user_steps_match_the_oracle(
+        conn, steps, timedelta(minutes=30), generated_ranges([(s, n) for s in range(-60, 1200, 97) for n in (9, 700)])
+    )
+
+
+def test_paths_cut_in_another_zone_are_not_read(conn):
+    """Paths written at UTC-11, then the project moves to UTC+14 without a backfill: the days as now cut
+    hold other instants than their paths, which are not read; the users are probed."""
+    conn.execute("INSERT INTO analytics.project_settings VALUES ('default', 'time_zone', 'Pacific/Pago_Pago')")
+    steps = ["pageview=/pricing", "click=cta"]
+    track_events(
+        conn,
+        [
+            ev("u1", 10, "pageview", "/pricing", "a"),  # 16:10 on the 31st at UTC-11, 17:10 on the 1st at UTC+14
+            ev("u1", 20, "click", "cta", "a"),
+            ev("u2", 12 * 60, "pageview", "/pricing", "b"),  # 04:00 on the 1st at UTC-11
+            ev("u2", 12 * 60 + 1, "click", "cta", "b"),
+        ],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    conn.execute("UPDATE analytics.project_settings SET value = 'Pacific/Kiritimati' WHERE key = 'time_zone'")
+    span = (BASE, BASE + timedelta(days=1))
+    assert user_steps(conn, steps, *span, timedelta(hours=1)) == [2, 2]
+    assert_user_steps_match_the_oracle(
+        conn, steps, timedelta(hours=1), generated_ranges([(s, n) for s in range(-60, 1000, 113) for n in (30, 900)])
+    )
+
+
+def test_a_path_is_not_read_where_the_raw_events_changed_since_the_refresh(conn):
+    """A user's path of a day is the raw events as of the last refresh. Where an hour of theirs was written
+    or deleted since (even when none of their events is left in it), the user is probed over the raw
+    events instead; and a day whose paths were never written (before 0018) is probed throughout."""
+    steps = ["pageview=/pricing", "click=cta"]
+    track_events(
+        conn,
+        [
+            ev("u1", 0, "pageview", "/pricing", "a"),
+            ev("u1", 90, "click", "cta", "a"),  # alone in its hour
+            ev("u2", 5, "pageview", "/pricing", "b"),
+            ev("u2", 6, "click", "cta", "b"),
+        ],
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    span = (BASE - timedelta(minutes=1), BASE + timedelta(hours=3))
+    assert user_steps(conn, steps, *span, timedelta(hours=2)) == [2, 2]
+    conn.execute("DELETE FROM analytics.events WHERE user_id = 'u1' AND event_type = 'click'")
+    assert user_steps(conn, steps, *span, timedelta(hours=2)) == [2, 1]
+    # u3 clicked, rolled up; its entry is written later, in an hour its path does not reach
+    track_events(conn, [ev("u3", 125, "click", "cta", "c")])
+    conn.execute("SELECT analytics.refresh_rollups()")
+    assert user_steps(conn, steps, *span, timedelta(hours=2)) == [2, 1]
+    track_events(conn, [ev("u3", 30, "pageview", "/pricing", "c")])
+    assert user_steps(conn, steps, *span, timedelta(hours=2)) == [3, 2]
+    conn.execute("SELECT analytics.refresh_rollups()")
+    assert user_steps(conn, steps, *span, timedelta(hours=2)) == [3, 2]
+    track_events(conn, [ev("u2", 150, "click", "cta", "b")])  # u2's path walks it in; written since: probed
+    assert user_steps(conn, steps, *span, timedelta(hours=2)) == [3, 2]
+    # The paths of the day gone and its span cleared, as before 0018: probed, same counts.
+    conn.execute("DELETE FROM analytics.rollup_daily_user_paths")
+    conn.execute("UPDATE analytics.rollup_daily_totals SET paths_span = NULL")
+    assert user_steps(conn, steps, *span, timedelta(hours=2)) == [3, 2]
+    assert_user_steps_match_the_oracle(conn, steps, timedelta(hours=2), [span])
+
+
 def test_funnel_takes_user_steps_when_users_are_few_and_events_many(conn):
     """Two users with 400 step events each over five days: following them is the cheaper way.
     Four hundred users with two events each: joining the step events is."""
@@ -216,22 +320,23 @@ def probe_plans(conn, statement: str) -> list[str]:
 def test_each_probe_of_a_user_reads_the_per_user_index(conn):
     """The probes of funnel() by user and of the walks of a funnel saved by user name the index's four
     text keys in its collation ("C", 0017), so that they descend it to the user's step: an index
-    condition on user_id and the step, never a filter over the project's events."""
+    condition on user_id and the step, never a filter over the project's events. Once the job has
+    written the user's path of the day (0018), the read walks it and probes nothing."""
     steps = ["pageview=/pricing", "click=cta"]
     track_events(
         conn, [ev("u1", m, "pageview" if m % 2 else "click", "/pricing" if m % 2 else "cta") for m in range(40)]
     )
-    conn.execute("SELECT analytics.refresh_rollups()")
     span = (BASE - timedelta(minutes=1), BASE + timedelta(days=1))
     types, names = parse(steps)
-    read = probe_plans(
-        conn,
-        conn.execute(
-            "SELECT format('SELECT analytics._funnel_from_user_steps(2, %%L, %%L, %%L, %%L, %%L, %%L, ARRAY[''u1''])',"
-            " 'default', %s::text[], %s::text[], %s::timestamptz, %s::timestamptz, interval '1 hour') AS q",
-            (types, names, *span),
-        ).fetchone()["q"],
-    )
+    read_query = conn.execute(
+        "SELECT format('SELECT analytics._funnel_from_user_steps(2, %%L, %%L, %%L, %%L, %%L, %%L, ARRAY[''u1''])',"
+        " 'default', %s::text[], %s::text[], %s::timestamptz, %s::timestamptz, interval '1 hour') AS q",
+        (types, names, *span),
+    ).fetchone()["q"]
+    read = probe_plans(conn, read_query)  # not refreshed yet: no path, u1 is probed
+    conn.execute("SELECT analytics.refresh_rollups()")
+    assert probe_plans(conn, read_query) == []
+    assert conn.execute(read_query + " AS c").fetchone()["c"] == [1, 1]
     saved = probe_plans(
         conn,
         "SELECT analytics.save_funnel('pricing-to-cta', ARRAY['pageview=/pricing', 'click=cta'],"

@@ -22,12 +22,19 @@ Parameters: project_id (resolved by the caller); from_ts, to_ts the range.
 Returns: the user ids, each once (an empty array for none).
 Example: SELECT pg_catalog.cardinality(analytics._funnel_user_candidates('default', now() - interval '1 day', now()));
 */
-  SELECT coalesce(pg_catalog.array_agg(DISTINCT c.user_id), '{}')
-    FROM (SELECT u.user_id FROM analytics.users u
-           WHERE u.project_id = _funnel_user_candidates.project_id
-             AND u.last_seen >= from_ts AND u.first_seen < to_ts
-          UNION ALL
-          SELECT unnest(analytics._users_written_since_refresh(_funnel_user_candidates.project_id, from_ts, to_ts))) c
+  -- The users of analytics.users are unique: only those written since
+  -- that it lacks are added (no sort of every user for a DISTINCT).
+  SELECT coalesce(pg_catalog.array_agg(u.user_id), '{}')
+         || coalesce((SELECT pg_catalog.array_agg(w.user_id)
+                        FROM unnest(analytics._users_written_since_refresh(_funnel_user_candidates.project_id,
+                                                                           from_ts, to_ts)) AS w(user_id)
+                       WHERE NOT EXISTS (SELECT FROM analytics.users x
+                                          WHERE x.project_id = _funnel_user_candidates.project_id
+                                            AND x.user_id = w.user_id
+                                            AND x.last_seen >= from_ts AND x.first_seen < to_ts)), '{}')
+    FROM analytics.users u
+   WHERE u.project_id = _funnel_user_candidates.project_id
+     AND u.last_seen >= from_ts AND u.first_seen < to_ts
 $function$;
 
 COMMENT ON FUNCTION analytics._funnel_user_candidates(text, timestamptz, timestamptz) IS

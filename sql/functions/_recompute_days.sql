@@ -5,10 +5,14 @@ SET search_path = pg_catalog, pg_temp
 AS $function$
 /*
 Contract: make the daily rollups (rollup_daily, rollup_daily_totals,
-  rollup_daily_users, and from it rollup_daily_groups) of the given
-  (project, local day) pairs equal to a GROUP BY over the raw events of those days, cut in each project's time
+  rollup_daily_users, rollup_daily_user_paths, and from rollup_daily_users
+  rollup_daily_groups) of the given (project, local day) pairs equal to a
+  GROUP BY over the raw events of those days, cut in each project's time
   zone (setting time_zone), whatever the session's zone. Reads only the
   partitions of those days, and only the rows of those projects.
+  rollup_daily_totals.paths_span records the instants of the day so cut,
+  whose events rollup_daily_user_paths now holds (funnel() by user reads
+  the paths of a day only while its zone still cuts it there).
 Parameters: projects[i], days[i]: the i-th project day. Duplicates are fine.
 Returns: {"days": [{"project_id", "day"}], "rows": n}
 Example: SELECT analytics._recompute_days(ARRAY['default'], ARRAY[current_date]);
@@ -32,6 +36,7 @@ BEGIN
     DELETE FROM analytics.rollup_daily r WHERE r.project_id = v_pair.project_id AND r.day = v_pair.day;
     DELETE FROM analytics.rollup_daily_totals r WHERE r.project_id = v_pair.project_id AND r.day = v_pair.day;
     DELETE FROM analytics.rollup_daily_users r WHERE r.project_id = v_pair.project_id AND r.day = v_pair.day;
+    DELETE FROM analytics.rollup_daily_user_paths r WHERE r.project_id = v_pair.project_id AND r.day = v_pair.day;
   END LOOP;
 
   v_rows := 0;
@@ -43,7 +48,8 @@ BEGIN
     INTO v_day_projects, v_starts, v_ends, v_lo, v_hi
     FROM analytics._day_bounds(projects, days) b WHERE b.day = v_day;
   WITH ev AS MATERIALIZED (
-    SELECT e.project_id, v_day AS day, e.session_id, e.user_id, e.event_type, e.name, e.value, e.occurred_at
+    SELECT e.project_id, v_day AS day, e.session_id, e.user_id, e.event_type, e.name, e.value, e.occurred_at,
+           d.day_start, d.day_end
       FROM analytics.events e
       JOIN unnest(v_day_projects, v_starts, v_ends) AS d(p, day_start, day_end) ON e.project_id = d.p
      WHERE e.occurred_at >= v_lo AND e.occurred_at < v_hi
@@ -58,9 +64,9 @@ BEGIN
     RETURNING 1
   ),
   totals AS (
-    INSERT INTO analytics.rollup_daily_totals (project_id, day, events, sessions, users)
+    INSERT INTO analytics.rollup_daily_totals (project_id, day, events, sessions, users, paths_span)
     SELECT ev.project_id, ev.day, pg_catalog.count(*), pg_catalog.count(DISTINCT ev.session_id),
-           pg_catalog.count(DISTINCT ev.user_id)
+           pg_catalog.count(DISTINCT ev.user_id), pg_catalog.tstzrange(pg_catalog.min(ev.day_start), pg_catalog.min(ev.day_end))
       FROM ev GROUP BY ev.project_id, ev.day
     RETURNING 1
   ),
@@ -70,9 +76,22 @@ BEGIN
            pg_catalog.min(ev.occurred_at), pg_catalog.max(ev.occurred_at)
       FROM ev WHERE ev.user_id IS NOT NULL GROUP BY ev.project_id, ev.day, ev.user_id
     RETURNING 1
+  ),
+  paths AS (
+    -- Each user's events in time order; ties in time by key code, so that
+    -- the arrays are the same on every recompute.
+    INSERT INTO analytics.rollup_daily_user_paths (project_id, day, user_id, first_seen, last_seen, keys, times)
+    SELECT k.project_id, k.day, k.user_id, pg_catalog.min(k.occurred_at), pg_catalog.max(k.occurred_at),
+           pg_catalog.array_agg(k.code ORDER BY k.occurred_at, k.code),
+           pg_catalog.array_agg(k.occurred_at ORDER BY k.occurred_at, k.code)
+      FROM (SELECT ev.project_id, ev.day, ev.user_id, ev.occurred_at,
+                   analytics._event_key_code(ev.event_type, ev.name) AS code
+              FROM ev WHERE ev.user_id IS NOT NULL) k
+     GROUP BY k.project_id, k.day, k.user_id
+    RETURNING 1
   )
   SELECT v_rows + (SELECT pg_catalog.count(*) FROM daily) + (SELECT pg_catalog.count(*) FROM totals)
-         + (SELECT pg_catalog.count(*) FROM users)
+         + (SELECT pg_catalog.count(*) FROM users) + (SELECT pg_catalog.count(*) FROM paths)
     INTO v_rows;
   END LOOP;
   v_rows := v_rows + analytics._recompute_group_days(projects, days);

@@ -19,9 +19,12 @@ Contract: apply every retention setting, in one call (pg_cron: daily, job
     forever), older than job_runs_retention_days (30).
   - the walks of funnels saved by user (analytics.funnel_users) that
     entered before the hour of the raw cut-off (and the step-1 events
-    before it that the rows kept name).
+    before it that the rows kept name);
+  - the per-user paths (rollup_daily_user_paths) of the days that may start
+    before the raw cut-off, whose raw events are gone or going.
   Daily tables, sessions, saved funnels' sessions and experiment results are kept.
-Returns: {"raw": {...}, "hourly_rows_deleted", "event_keys_deleted", "funnel_users_deleted", "rejected_deleted",
+Returns: {"raw": {...}, "hourly_rows_deleted", "event_keys_deleted", "funnel_users_deleted",
+          "user_paths_deleted", "rejected_deleted",
           "job_runs_deleted", "cron_details_deleted"}
   cron_details_deleted is null when pg_cron is absent or not ours to trim.
 Locks: waits for a running refresh_rollups() (its advisory lock) before
@@ -40,6 +43,7 @@ DECLARE
   v_n        bigint;
   v_rej      bigint;
   v_walks    bigint;
+  v_paths    bigint;
   v_raw_hour timestamptz := pg_catalog.date_trunc('hour', (v_raw ->> 'cutoff')::timestamptz, 'UTC');
   v_runs     bigint;
   v_cron     bigint;
@@ -66,6 +70,15 @@ BEGIN
   -- still change; sessions and experiment sessions keep the merged facts.
   DELETE FROM analytics.session_hours WHERE bucket < (v_raw ->> 'cutoff')::timestamptz;
   DELETE FROM analytics.experiment_session_hours WHERE bucket < (v_raw ->> 'cutoff')::timestamptz;
+  -- Per-user paths mirror the raw events: a day that may start before the
+  -- raw cut-off (a local day starts at most 14 hours before its UTC date)
+  -- loses them and its span, so that funnel() follows its users over what
+  -- the raw events still hold.
+  DELETE FROM analytics.rollup_daily_user_paths
+   WHERE day <= ((v_raw ->> 'cutoff')::timestamptz AT TIME ZONE 'UTC')::date + 1;
+  GET DIAGNOSTICS v_paths = ROW_COUNT;
+  UPDATE analytics.rollup_daily_totals SET paths_span = NULL
+   WHERE paths_span IS NOT NULL AND day <= ((v_raw ->> 'cutoff')::timestamptz AT TIME ZONE 'UTC')::date + 1;
   -- Walks of funnels saved by user that entered before the hour of the raw
   -- cut-off: funnel() reads them only for ranges that start within the raw
   -- retention, where each user's entry is a row of that hour or later. The
@@ -87,10 +100,10 @@ BEGIN
     END;
   END IF;
   RETURN pg_catalog.jsonb_build_object('raw', v_raw, 'hourly_rows_deleted', v_hourly, 'event_keys_deleted', v_keys,
-                                       'funnel_users_deleted', v_walks,
+                                       'funnel_users_deleted', v_walks, 'user_paths_deleted', v_paths,
                                        'rejected_deleted', v_rej,
                                        'job_runs_deleted', v_runs, 'cron_details_deleted', v_cron,
-                                       'rows', v_hourly + v_walks + v_rej + v_runs);
+                                       'rows', v_hourly + v_walks + v_paths + v_rej + v_runs);
 END
 $function$;
 

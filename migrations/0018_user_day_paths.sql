@@ -1,0 +1,54 @@
+-- 0018: each user's events of a day, as key codes and times in time order,
+-- so that funnel(count_by => 'user') reads a user's day once instead of
+-- probing the per-user index once per step.
+-- depends: 0017_user_index_in_c_collation
+-- sql-checksum: bd54c587661c18ad710a12ddb1e80ff187ce8a5a57da07ccfd9cf4ebd8fbf33c
+--
+-- A funnel counted by user, not saved, walks each user from their first
+-- step-1 event through the later steps. Up to 0017 each step of each user
+-- was one probe of the per-user index (_funnel_probe_users), about 5 us on
+-- the machine of shared/BASELINE.md, whatever the data: 5,000 users over a
+-- month took about 120 ms. rollup_daily_user_paths holds, per project, local
+-- day and user, the code of each event's key (the code point of
+-- _event_key_char(), the character of session paths) and its time, in time
+-- order; the walk of a user within a day is then array_position() and
+-- width_bucket() over one row (_funnel_from_user_steps).
+-- The rollup job writes the rows with the other daily rollups, for the day
+-- it recomputes (_recompute_days), and records on rollup_daily_totals the
+-- span of the day it cut (paths_span): a day whose span is not today's cut
+-- of it in the project's zone (never written, or written before a change of
+-- time_zone) is followed by probes, as before. So this migration writes no
+-- row: days recomputed from now on (every refresh recomputes the days of
+-- its hours) get theirs, and backfill_aggregates() writes older ones.
+-- cleanup() deletes the rows with the raw events they mirror.
+-- Size: about 12 bytes per event with a user_id (93 MB for 6M such events).
+
+CREATE TABLE analytics.rollup_daily_user_paths (
+  project_id text          NOT NULL,
+  day        date          NOT NULL,
+  user_id    text          NOT NULL,
+  first_seen timestamptz   NOT NULL,
+  last_seen  timestamptz   NOT NULL,
+  keys       integer[]     NOT NULL,
+  times      timestamptz[] NOT NULL,
+  PRIMARY KEY (project_id, day, user_id)
+);
+COMMENT ON TABLE analytics.rollup_daily_user_paths IS
+  'Per project, local day and user: each event''s key code (ascii(_event_key_char())) and time, in time order '
+  '(ties by code); read by funnel() counted by user. Days listed with a paths_span in rollup_daily_totals only.';
+COMMENT ON COLUMN analytics.rollup_daily_user_paths.keys IS
+  'The code point of _event_key_char(event_type, name) of each event, in the order of times.';
+COMMENT ON COLUMN analytics.rollup_daily_user_paths.times IS
+  'occurred_at of each event, ascending.';
+
+ALTER TABLE analytics.rollup_daily_totals ADD COLUMN paths_span tstzrange;
+COMMENT ON COLUMN analytics.rollup_daily_totals.paths_span IS
+  'The instants of the day whose events rollup_daily_user_paths holds, as the rollup job cut the day; NULL: none.';
+
+ALTER TABLE analytics.rollup_daily_user_paths ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON analytics.rollup_daily_user_paths TO analytics_reader, analytics_ingest
+  USING (project_id = coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
+                               nullif(pg_catalog.current_setting('analytics.project_id', true), '')))
+  WITH CHECK (project_id = coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'project_id',
+                                    nullif(pg_catalog.current_setting('analytics.project_id', true), '')));
+CREATE POLICY admin_all ON analytics.rollup_daily_user_paths TO analytics_admin USING (true) WITH CHECK (true);
