@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import acting_as, track_events
+from tests.oracle import mismatches
 from tests.test_metrics_and_funnel import BASE, SESSION_ZONES, expected_funnel, generated_event, stored_events
 from tests.test_saved_funnels import RANGES, STEP_CHOICES, generated_ranges
 from tests.test_session_paths import write_then_delete
@@ -264,6 +265,35 @@ def test_a_path_is_not_read_where_the_raw_events_changed_since_the_refresh(conn)
     conn.execute("UPDATE analytics.rollup_daily_totals SET paths_span = NULL")
     assert user_steps(conn, steps, *span, timedelta(hours=2)) == [3, 2]
     assert_user_steps_match_the_oracle(conn, steps, timedelta(hours=2), [span])
+
+
+def test_the_job_rewrites_only_the_paths_of_the_users_of_the_hours_it_refreshes(conn):
+    """Every minute the job recomputes the current day; of its per-user paths it rewrites only those of the
+    users with an event in the hours refreshed, or whose path spans one of them (an event there may be gone).
+    A day first written, cut in another zone, or recomputed whole by aggregate_analytics_daily() is
+    rewritten for every user. The paths equal the oracle's throughout."""
+
+    def versions() -> dict[str, str]:
+        rows = conn.execute("SELECT user_id, xmin::text AS v FROM analytics.rollup_daily_user_paths").fetchall()
+        return {r["user_id"]: r["v"] for r in rows}
+
+    track_events(
+        conn, [ev("u1", 0, "pageview", "/pricing"), ev("u2", 300, "click", "cta"), ev("u3", 120, "click", "cta")]
+    )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    first = versions()
+    assert set(first) == {"u1", "u2", "u3"}
+    track_events(conn, [ev("u2", 330, "pageview", "/pricing")])  # u2's hour
+    conn.execute("DELETE FROM analytics.events WHERE user_id = 'u3'")  # u3's only event
+    conn.execute("SELECT analytics.refresh_rollups()")
+    second = versions()
+    assert set(second) == {"u1", "u2"} and second["u1"] == first["u1"] and second["u2"] != first["u2"]
+    assert mismatches(conn) == {}
+    conn.execute(
+        "SELECT analytics.aggregate_analytics_daily(%s)", ((BASE - timedelta(hours=3)).date(),)
+    )  # the whole day again
+    assert versions()["u1"] != second["u1"]
+    assert mismatches(conn) == {}
 
 
 def test_funnel_takes_user_steps_when_users_are_few_and_events_many(conn):

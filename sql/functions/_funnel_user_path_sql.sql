@@ -50,8 +50,9 @@ BEGIN
     FROM (SELECT u.user_id, u.keys, u.times,
                  (u.user_id = ANY ($4)
                   OR pg_catalog.cardinality($5) > 0
-                     AND EXISTS (SELECT FROM unnest($5) AS h(hour)
-                                  WHERE u.first_seen < h.hour + interval '1 hour' AND u.last_seen >= h.hour)) AS stale
+                     AND EXISTS (SELECT FROM unnest($5) AS h(hour)  -- an event of the path in the hour
+                                  WHERE pg_catalog.width_bucket(h.hour + interval '1 hour' - interval '1 microsecond', u.times)
+                                        > pg_catalog.width_bucket(h.hour - interval '1 microsecond', u.times))) AS stale
             FROM analytics.rollup_daily_user_paths u
            WHERE u.project_id = $1 AND u.day = $2 AND u.user_id = ANY ($3) AND NOT (u.user_id = ANY ($11))
           OFFSET 0) r

@@ -263,7 +263,7 @@ BEGIN
   SELECT pg_catalog.array_agg(d.project_id), pg_catalog.array_agg(d.day)
     INTO v_day_projects, v_day_days
     FROM analytics._days_of_buckets(v_projects, v_buckets) d;
-  v_days := analytics._recompute_days(v_day_projects, v_day_days);
+  v_days := analytics._recompute_days(v_day_projects, v_day_days, v_projects, v_buckets);
 
   DELETE FROM analytics.dirty_buckets d USING unnest(v_mark_projects, v_mark_ids) AS c(project_id, mark_id)
    WHERE d.project_id = c.project_id AND d.mark_id = c.mark_id;
