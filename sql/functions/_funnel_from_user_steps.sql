@@ -6,7 +6,8 @@ CREATE OR REPLACE FUNCTION analytics._funnel_from_user_steps(
   from_ts timestamptz,
   to_ts timestamptz,
   within interval,
-  user_ids text[]
+  user_ids text[],
+  every_user boolean DEFAULT false
 )
 RETURNS bigint[]
 LANGUAGE plpgsql
@@ -14,6 +15,7 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 SET enable_nestloop = off
+SET enable_mergejoin = off
 SET plan_cache_mode = force_custom_plan
 AS $function$
 /*
@@ -38,17 +40,22 @@ Contract: funnel()'s counts per step by user, over the raw events in
   the events of the range beyond the rows read.
   Paths are read only when each step is one key number that no other key of
   the project shares (the patterns of _funnel_step_patterns(), '~~'), and
-  when the range starts within both retentions (cleanup() trims the keys and
-  the paths with them); otherwise every day is probed.
+  when the range starts within the hourly retention (cleanup() trims the
+  keys of older hours); otherwise every day is probed. cleanup() also drops
+  the paths (and spans) of the days the raw cut-off may reach.
 Parameters:
   steps                 the number of steps
   project_id            the tenant (resolved by the caller)
   event_types, names    the steps, as _funnel_steps() parses them
   from_ts, to_ts        the range
   within                the window, in seconds (_funnel_window())
-  user_ids              the users to follow, each once: every user with an
-                        event in the range must be among them
-                        (_funnel_user_candidates())
+  user_ids              the users to follow, each once
+  every_user            true: user_ids holds every user with an event in
+                        the range (_funnel_user_candidates()), so any path
+                        that enters the range is one of theirs and none is
+                        looked up in the list (thousands of users, every
+                        day); false: only these users are counted
+                        (_funnel_from_saved_users() follows a few)
 Returns: the users reaching each step.
 Example: SELECT analytics._funnel_from_user_steps(2, 'default', ARRAY['signup', 'conversion'], ARRAY[NULL, NULL],
            now() - interval '1 day', now(), '1 day',
@@ -87,9 +94,10 @@ BEGIN
   IF pg_catalog.cardinality(v_users) = 0 THEN
     RETURN v_counts;
   END IF;
-  IF from_ts >= pg_catalog.now() - pg_catalog.make_interval(hours => 24 * least(
-                  analytics._setting('raw_retention_days')::integer,
-                  analytics._setting('rollup_retention_days')::integer)) THEN
+  -- Within the hourly retention, every key of the events in the range is
+  -- in analytics.event_keys (cleanup() trims the keys of older hours), so
+  -- a step's number shared with another key shows there.
+  IF from_ts >= pg_catalog.now() - pg_catalog.make_interval(hours => 24 * analytics._setting('rollup_retention_days')::integer) THEN
     SELECT p.operator, p.patterns INTO v_patterns
       FROM analytics._funnel_step_patterns(project_id, event_types, names) p;
     IF v_patterns.operator = '~~' THEN
@@ -119,7 +127,8 @@ BEGIN
         -- The rows of the day, walked. A stale row is probed, and so is a
         -- user written since the refresh without a row.
         EXECUTE v_walk_sql INTO v_probe, v_walked, v_walk_counts, v_s_users, v_s_step, v_s_after, v_s_until
-          USING project_id, v_day, v_users, v_written, v_dirty, v_codes, from_ts, to_ts, within, v_hi, v_entered;
+          USING project_id, v_day, v_written, v_dirty, v_codes, from_ts, to_ts, within, v_hi, v_entered,
+                CASE WHEN NOT every_user THEN v_users END;
         SELECT pg_catalog.array_agg(v_counts[k] + v_walk_counts[k] ORDER BY k) INTO v_counts
           FROM pg_catalog.generate_series(1, steps) AS k;
         v_entered := v_entered || v_walked;
@@ -128,11 +137,14 @@ BEGIN
         v_q_step := v_q_step || v_s_step;
         v_q_after := v_q_after || v_s_after;
         v_q_until := v_q_until || v_s_until;
-        SELECT coalesce(pg_catalog.array_agg(DISTINCT w.user_id), '{}') INTO v_probe
-          FROM (SELECT unnest(v_probe)
-                UNION ALL
-                SELECT l.user_id FROM unnest(v_written) AS l(user_id)
-                 WHERE l.user_id = ANY (v_users) AND NOT (l.user_id = ANY (v_entered))) AS w(user_id);
+        IF pg_catalog.cardinality(v_written) > 0 THEN
+          SELECT coalesce(pg_catalog.array_agg(DISTINCT w.user_id), '{}') INTO v_probe
+            FROM (SELECT unnest(v_probe)
+                  UNION ALL
+                  SELECT l.user_id FROM unnest(v_written) AS l(user_id)
+                   WHERE l.user_id IN (SELECT unnest(v_users))
+                     AND NOT EXISTS (SELECT FROM unnest(v_entered) AS x(user_id) WHERE x.user_id = l.user_id)) AS w(user_id);
+        END IF;
       ELSE
         -- The users active on the day: a row of the daily per-user rollup
         -- (as of the last refresh; its days are local, in whatever zone cut
@@ -146,7 +158,10 @@ BEGIN
                    AND r.first_seen < least(v_hi, to_ts) AND r.last_seen >= greatest(v_lo, from_ts)
                 UNION ALL
                 SELECT unnest(v_written)) AS a(user_id)
-         WHERE a.user_id = ANY (v_users) AND NOT (a.user_id = ANY (v_entered));
+         -- joined, not "= ANY": the planner would estimate the selectivity
+         -- of each of thousands of constants, every day
+         WHERE a.user_id IN (SELECT unnest(v_users))
+           AND NOT EXISTS (SELECT FROM unnest(v_entered) AS x(user_id) WHERE x.user_id = a.user_id);
       END IF;
 
       -- The users probed: their first step-1 event of the day in the range.
@@ -199,5 +214,5 @@ BEGIN
 END
 $function$;
 
-COMMENT ON FUNCTION analytics._funnel_from_user_steps(integer, text, text[], text[], timestamptz, timestamptz, interval, text[]) IS
+COMMENT ON FUNCTION analytics._funnel_from_user_steps(integer, text, text[], text[], timestamptz, timestamptz, interval, text[], boolean) IS
   'Internal: funnel() counts per step by user: each user''s day walked through its per-user path, or probed step by step.';

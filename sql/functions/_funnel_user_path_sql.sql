@@ -21,12 +21,13 @@ Contract: the query that walks each user's path of one local day
   Times only grow from step to step, so the steps within the window and the
   range are a prefix of the funnel.
 Parameters: steps, 1 to 10.
-The query takes $1 project, $2 the day, $3 the users to walk (text[]),
-  $4 users written since the refresh (text[]) and $5 the hours written since
-  (timestamptz[]): a row of either is stale, not walked, and returned to be
-  probed; $6 the steps' key numbers (integer[]), $7 from_ts, $8 to_ts,
-  $9 the window, $10 the day's end, $11 the users not to walk (text[]:
-  those who entered on an earlier day).
+The query takes $1 project, $2 the day, $3 the users written since the
+  refresh (text[]) and $4 the hours written since (timestamptz[]): a row of
+  either is stale, not walked, and returned to be probed; $5 the steps' key
+  numbers (integer[]), $6 from_ts, $7 to_ts, $8 the window, $9 the day's
+  end, $10 the users not to walk (text[]: those who entered on an earlier
+  day), $11 the only users to walk (text[]; NULL: any, for a path that
+  enters the range is of a user with an event in it).
 It returns one row: stale (the users of stale rows, to probe), entered (the
   users walked in), counts (per step, the users walked to it), and the users
   whose next step is not in the row while the window and the range go on
@@ -48,29 +49,33 @@ BEGIN
   -- Step 1, and the end of the window; rows not entered go no further.
   v_sql := $q$
     FROM (SELECT u.user_id, u.keys, u.times,
-                 (u.user_id = ANY ($4)
-                  OR pg_catalog.cardinality($5) > 0
-                     AND EXISTS (SELECT FROM unnest($5) AS h(hour)  -- an event of the path in the hour
+                 (u.user_id = ANY ($3)
+                  OR pg_catalog.cardinality($4) > 0
+                     AND EXISTS (SELECT FROM unnest($4) AS h(hour)  -- an event of the path in the hour
                                   WHERE pg_catalog.width_bucket(h.hour + interval '1 hour' - interval '1 microsecond', u.times)
                                         > pg_catalog.width_bucket(h.hour - interval '1 microsecond', u.times))) AS stale
             FROM analytics.rollup_daily_user_paths u
-           WHERE u.project_id = $1 AND u.day = $2 AND u.user_id = ANY ($3) AND NOT (u.user_id = ANY ($11))
+           WHERE u.project_id = $1 AND u.day = $2
+             -- an anti-join, not "<> ALL": the planner would estimate the
+             -- selectivity of each of thousands of constants
+             AND NOT EXISTS (SELECT FROM unnest($10) AS x(user_id) WHERE x.user_id = u.user_id)
+             AND ($11::text[] IS NULL OR u.user_id IN (SELECT l.user_id FROM unnest($11) AS l(user_id)))
           OFFSET 0) r
    CROSS JOIN LATERAL (
      SELECT CASE WHEN NOT r.stale
-                 THEN r.times[pg_catalog.array_position(r.keys, $6[1],
-                                pg_catalog.width_bucket($7 - interval '1 microsecond', r.times) + 1)] END AS t
+                 THEN r.times[pg_catalog.array_position(r.keys, $5[1],
+                                pg_catalog.width_bucket($6 - interval '1 microsecond', r.times) + 1)] END AS t
      OFFSET 0) s1
-   CROSS JOIN LATERAL (SELECT CASE WHEN s1.t < $8 THEN s1.t + $9 END AS until OFFSET 0) e$q$;
+   CROSS JOIN LATERAL (SELECT CASE WHEN s1.t < $7 THEN s1.t + $8 END AS until OFFSET 0) e$q$;
   v_valid := ARRAY['e.until IS NOT NULL'];
   FOR k IN 2 .. steps LOOP
     v_sql := v_sql || pg_catalog.format($q$
    CROSS JOIN LATERAL (
      SELECT CASE WHEN s%2$s.t IS NOT NULL
-                 THEN r.times[pg_catalog.array_position(r.keys, $6[%1$s],
+                 THEN r.times[pg_catalog.array_position(r.keys, $5[%1$s],
                                 pg_catalog.width_bucket(s%2$s.t, r.times) + 1)] END AS t
      OFFSET 0) s%1$s$q$, k, k - 1);
-    v_valid := v_valid || pg_catalog.format('(s%1$s.t <= e.until AND s%1$s.t < $8)', k);
+    v_valid := v_valid || pg_catalog.format('(s%1$s.t <= e.until AND s%1$s.t < $7)', k);
   END LOOP;
   -- The last step reached is the first valid from the end (the times only
   -- grow); its next is missing from the row when that step's time is NULL.
@@ -95,7 +100,7 @@ BEGIN
     CASE WHEN steps = 1 THEN 'false'
          ELSE '(' || (SELECT pg_catalog.string_agg(pg_catalog.format('%s AND s%s.t IS NULL', v_valid[k], k + 1), ' OR ')
                         FROM pg_catalog.generate_series(1, steps - 1) AS k)
-              || ') AND e.until >= $10 AND $8 > $10' END,
+              || ') AND e.until >= $9 AND $7 > $9' END,
     v_next, v_at);
 END
 $function$;

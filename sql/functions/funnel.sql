@@ -43,13 +43,17 @@ Contract: how many sessions (or users) reach each step of an ordered
     another key of the project shares a step's character
     (_funnel_step_patterns).
   - 'user_steps' (_funnel_from_user_steps): a funnel counted by user, in a
-    project, when it is the cheaper way: one index probe per user and step,
-    and per day of the range before the user's entry, over the raw events
-    now. Taken when the users who may have an event in the range
-    (_funnel_user_candidates), times the days of the range and the steps,
-    times 10 (a probe costs about ten times a step event joined below), is
-    less than the step events of the range in the hourly rollup: 5,000
-    users over 30 days of 3.7M step events, but not over 24 hours of 122k.
+    project, when it is the cheaper way, over the raw events now. When
+    every day of the range has its per-user paths (0018) and each step is
+    one key of its own: each user's path of a day is walked, at most a row
+    per user and day, costed at 4 step events each (5,000 users over 30
+    days of 3.7M step events; 20,000 users active 3 days each over a month
+    of 450k). Otherwise one index probe per user and step, and per day of
+    the range before the user's entry: taken when the users who may have
+    an event in the range (_funnel_user_candidates), times the days of the
+    range and the steps, times 10 (a probe costs about ten times a step
+    event joined below), is less than the step events of the range in the
+    hourly rollup.
   - 'raw_events', otherwise: the cost grows with the number of step
     events in the range. This runs with enable_nestloop = off: the planner
     estimates the step CTEs at a few rows, and a nested loop over 48k x 15k
@@ -84,7 +88,10 @@ DECLARE
   v_patterns text[];      -- per step, the paths that reach it (_funnel_step_patterns)
   v_users   text[];       -- by user: who may have events in the range (_funnel_user_candidates)
   v_step_events float8;   -- by user: the step events of the range, in the hourly rollup
-  v_probes  float8;       -- by user: the cost of following one user, in step events
+  v_probes  float8;       -- by user: the cost of following one user by probes, in step events
+  v_path_rows float8;     -- by user: the per-user paths of the range's days
+  v_unpathed_days bigint; -- by user: the range's days without them
+  v_zone    text;
   v_source  text;
 BEGIN
   PERFORM analytics._check_time_range(from_ts, to_ts);
@@ -109,22 +116,39 @@ BEGIN
 
   IF count_by = 'user' AND v_project IS NOT NULL AND v_saved IS NULL THEN
     -- The step events the join would read, from the hourly rollup; and
-    -- what following users would cost: first counted from analytics.users
-    -- alone (the users whose first and last seen span the range), so that
-    -- a range too short for it skips _funnel_user_candidates(), which
-    -- reads the hours written since the last refresh too.
+    -- what following users would cost, in step events.
     SELECT coalesce(pg_catalog.sum(h.events), 0) INTO v_step_events
       FROM unnest(v_steps.event_types, v_steps.names) AS s(event_type, name)
       JOIN analytics.rollup_hourly h
         ON h.project_id = v_project AND h.event_type = s.event_type AND (s.name IS NULL OR h.name = s.name)
        AND h.bucket > from_ts - interval '1 hour' AND h.bucket < to_ts;
-    v_probes := (v_n + EXTRACT(epoch FROM to_ts - from_ts)::float8 / 86400 + 1) * 10;
-    IF (SELECT pg_catalog.count(*) FROM analytics.users u
-         WHERE u.project_id = v_project AND u.last_seen >= from_ts AND u.first_seen < to_ts) * v_probes
-       < v_step_events THEN
-      v_users := analytics._funnel_user_candidates(v_project, from_ts, to_ts);
-      IF pg_catalog.cardinality(v_users) * v_probes >= v_step_events THEN
-        v_users := NULL;  -- joining the step events is cheaper
+    -- Every day of the range with per-user paths, and the steps' keys in
+    -- them: at most a row per user and day, about 4 step events each.
+    v_zone := analytics._setting('time_zone', v_project);
+    SELECT coalesce(pg_catalog.sum(t.users), 0), pg_catalog.count(*) FILTER (WHERE t.paths_span IS NULL)
+      INTO v_path_rows, v_unpathed_days
+      FROM analytics.rollup_daily_totals t
+     WHERE t.project_id = v_project
+       AND t.day BETWEEN (from_ts AT TIME ZONE v_zone)::date AND (to_ts AT TIME ZONE v_zone)::date;
+    IF v_unpathed_days = 0
+       AND from_ts >= pg_catalog.now() - pg_catalog.make_interval(hours => 24 * analytics._setting('rollup_retention_days')::integer)
+       AND (SELECT p.operator FROM analytics._funnel_step_patterns(v_project, v_steps.event_types, v_steps.names) p) = '~~' THEN
+      IF v_path_rows * 4 < v_step_events THEN
+        v_users := analytics._funnel_user_candidates(v_project, from_ts, to_ts);
+      END IF;
+    ELSE
+      -- Probes only: first counted from analytics.users alone (the users
+      -- whose first and last seen span the range), so that a range too
+      -- short for it skips _funnel_user_candidates(), which reads the
+      -- hours written since the last refresh too.
+      v_probes := (v_n + EXTRACT(epoch FROM to_ts - from_ts)::float8 / 86400 + 1) * 10;
+      IF (SELECT pg_catalog.count(*) FROM analytics.users u
+           WHERE u.project_id = v_project AND u.last_seen >= from_ts AND u.first_seen < to_ts) * v_probes
+         < v_step_events THEN
+        v_users := analytics._funnel_user_candidates(v_project, from_ts, to_ts);
+        IF pg_catalog.cardinality(v_users) * v_probes >= v_step_events THEN
+          v_users := NULL;  -- joining the step events is cheaper
+        END IF;
       END IF;
     END IF;
   END IF;
@@ -144,7 +168,7 @@ BEGIN
   ELSIF v_users IS NOT NULL THEN
     v_source := 'user_steps';
     v_counts := analytics._funnel_from_user_steps(v_n, v_project, v_steps.event_types, v_steps.names,
-                                                  from_ts, to_ts, v_within, v_users);
+                                                  from_ts, to_ts, v_within, v_users, every_user => true);
   ELSE
     v_source := 'raw_events';
     EXECUTE analytics._funnel_sql(v_n, pg_catalog.format($q$
