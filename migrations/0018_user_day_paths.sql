@@ -2,7 +2,7 @@
 -- so that funnel(count_by => 'user') reads a user's day once instead of
 -- probing the per-user index once per step.
 -- depends: 0017_user_index_in_c_collation
--- sql-checksum: d04c8cd799fc7294f7bdf89cc09f4457796e13b21aa700eb11d6a882982bc22a
+-- sql-checksum: b6cfc7cecd097afa016f37a1b42b1c079450449f1fb98d7df55046ea49d1174c
 --
 -- A funnel counted by user, not saved, walks each user from their first
 -- step-1 event through the later steps. Up to 0017 each step of each user
@@ -48,8 +48,10 @@ COMMENT ON COLUMN analytics.rollup_daily_totals.paths_span IS
   'The instants of the day whose events rollup_daily_user_paths holds, as the rollup job cut the day; NULL: none.';
 
 -- _recompute_days() takes the hours recomputed, to rewrite only their users'
--- paths; _funnel_from_user_steps() whether its users are every user.
+-- paths; _funnel_from_user_steps() whether its users are every user;
+-- _funnel_user_candidates() the users written since, when funnel() has them.
 DROP FUNCTION IF EXISTS analytics._recompute_days(text[], date[]);
+DROP FUNCTION IF EXISTS analytics._funnel_user_candidates(text, timestamptz, timestamptz);
 DROP FUNCTION IF EXISTS analytics._funnel_from_user_steps(integer, text, text[], text[], timestamptz, timestamptz, interval, text[]);
 
 ALTER TABLE analytics.rollup_daily_user_paths ENABLE ROW LEVEL SECURITY;
