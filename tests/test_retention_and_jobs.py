@@ -72,6 +72,39 @@ def test_cleanup_drops_expired_partitions_after_rolling_them_up(conn):
     assert keys == [{"event_type": "click", "name": None}]
 
 
+def test_cleanup_drops_the_user_paths_with_the_raw_events_they_mirror(conn):
+    """The per-user paths (0018) go with the raw events: the days the raw cut-off may reach (a local day
+    starts at most 14 hours before its UTC date) lose their paths and their span, and funnel() by user
+    then probes what the raw events still hold; later days keep theirs."""
+    conn.execute("UPDATE analytics.settings SET value = '5' WHERE key = 'raw_retention_days'")
+    days = [TODAY - timedelta(days=d) for d in (7, 5, 2)]
+    conn.execute("SELECT analytics.create_partitions(%s, %s)", (days[0], days[-1]))
+    for day in days:
+        conn.execute(
+            "INSERT INTO analytics.events (session_id, user_id, event_type, name, occurred_at)"
+            " SELECT 's' || g, 'u' || g, t.event_type, t.name, %s::date + interval '12 hours' + t.m * interval '1 minute'"
+            " FROM generate_series(1, 3) g, (VALUES ('pageview', '/pricing', 0), ('click', 'cta', 5)) AS t(event_type, name, m)",
+            (day,),
+        )
+    conn.execute("SELECT analytics.refresh_rollups()")
+    spans = "SELECT day FROM analytics.rollup_daily_totals WHERE paths_span IS NOT NULL ORDER BY day"
+    assert [r["day"] for r in conn.execute(spans).fetchall()] == days
+    report = conn.execute("SELECT analytics.cleanup() AS r").fetchone()["r"]
+    assert f"events_p{days[0]:%Y%m%d}" in report["raw"]["dropped"] and exists(
+        conn, f"analytics.events_p{days[1]:%Y%m%d}"
+    )
+    assert report["user_paths_deleted"] == 6
+    assert [r["day"] for r in conn.execute(spans).fetchall()] == [days[2]]
+    paths = conn.execute("SELECT DISTINCT day FROM analytics.rollup_daily_user_paths").fetchall()
+    assert [r["day"] for r in paths] == [days[2]]
+    counts = conn.execute(
+        "SELECT analytics.funnel(ARRAY['pageview=/pricing', 'click=cta'], %s, now(), count_by => 'user',"
+        " project_id => 'default') AS r",
+        (datetime.combine(days[1], datetime.min.time(), UTC),),
+    ).fetchone()["r"]
+    assert [s["count"] for s in counts["steps"]] == [3, 3]  # the users of the second day, by probes
+
+
 def test_cleanup_keeps_the_event_keys_of_the_hour_its_cut_off_falls_in(conn):
     """A session may start in the kept part of the hour the hourly cut-off falls in, and funnel() then
     matches its path; that hour's rows go, but its keys must stay. Keys of older hours go."""
