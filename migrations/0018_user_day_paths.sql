@@ -2,7 +2,7 @@
 -- so that funnel(count_by => 'user') reads a user's day once instead of
 -- probing the per-user index once per step.
 -- depends: 0017_user_index_in_c_collation
--- sql-checksum: 58fa32240b0f32088b741ea753ccb0a6409732953e7068f90e2094fd6c1f1652
+-- sql-checksum: 10abe4119127c09cea23ac68681a48dafbe7fc5bc3d74e981f4bc1ebfd45e40b
 --
 -- A funnel counted by user, not saved, walks each user from their first
 -- step-1 event through the later steps. Up to 0017 each step of each user

@@ -47,15 +47,14 @@ Contract: how many sessions (or users) reach each step of an ordered
     every day of the range has its per-user paths (0018) and each step is
     one key of its own: each user's path of a day is walked, at most a row
     per user and day, costed at 4 step events each, and the users of the
-    hours written since the last refresh are probed, at 10 per step (5,000
-    users over 30 days of 3.7M step events, but not over the 24 hours of
-    122k whose last hour is not rolled up yet; 20,000 users active 3 days
-    each over a month of 450k). Otherwise one index probe per user and step, and per day of
-    the range before the user's entry: taken when the users who may have
-    an event in the range (_funnel_user_candidates), times the days of the
-    range and the steps, times 10 (a probe costs about ten times a step
-    event joined below), is less than the step events of the range in the
-    hourly rollup.
+    hours written since the last refresh are probed, at 10 per step: 5,000
+    users over 30 days of 3.7M step events or over a day of 122k, 20,000
+    users active 3 days each over a month of 450k. Otherwise one index
+    probe per user and step, and per day of the range before the user's
+    entry: taken when the users who may have an event in the range
+    (_funnel_user_candidates), times the days of the range and the steps,
+    times 10 (a probe costs about ten times a step event joined below), is
+    less than the step events of the range in the hourly rollup.
   - 'raw_events', otherwise: the cost grows with the number of step
     events in the range. This runs with enable_nestloop = off: the planner
     estimates the step CTEs at a few rows, and a nested loop over 48k x 15k
