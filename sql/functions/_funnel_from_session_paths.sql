@@ -60,6 +60,7 @@ DECLARE
   v_rolled_counts bigint[];     -- the count over the rollup's whole hours
   v_walked_counts bigint[];     -- what the count gives for the sessions in v_walk
   v_walk_counts   bigint[];     -- the walk over raw events of the sessions in v_walk and v_unanswered
+  v_dirty         timestamptz[];  -- the hours of the range written since the last refresh, in order
 BEGIN
   SELECT w.first_hour, w.end_hour INTO v_first, v_last FROM analytics._whole_hours(from_ts, to_ts) w;
   SELECT pg_catalog.string_agg(
@@ -73,29 +74,28 @@ BEGIN
   -- written since the last refresh_rollups() (their raw events now, and
   -- their facts as of that refresh: a session whose events there were
   -- deleted is one too).
+  v_dirty := analytics._hours_written_since_refresh(project_id, from_ts, to_ts);
   WITH open AS MATERIALIZED (
     SELECT s.project_id, s.session_id, s.first_seen FROM analytics.sessions s
      WHERE (pg_catalog.tstzrange(s.first_seen, s.last_seen, '[]') @> from_ts
             OR pg_catalog.tstzrange(s.first_seen, s.last_seen, '[]') @> to_ts)
        AND s.last_seen > s.first_seen
-  ), dirty AS MATERIALIZED (
-    SELECT d.bucket
-      FROM unnest(analytics._hours_written_since_refresh(_funnel_from_session_paths.project_id, from_ts, to_ts))
-           AS d(bucket)
   )
-  SELECT pg_catalog.array_agg(DISTINCT w.session_id) INTO v_walk
+  SELECT pg_catalog.array_agg(w.session_id) INTO v_walk
     FROM (SELECT o.session_id FROM open o
            WHERE o.project_id = _funnel_from_session_paths.project_id AND o.first_seen < to_ts
-          UNION ALL
-          SELECT e.session_id FROM dirty d
+          UNION  -- each once; a hash of them, not a sort
+          SELECT e.session_id FROM unnest(v_dirty) AS d(bucket)
            CROSS JOIN LATERAL (
              SELECT x.session_id FROM analytics.events x
               WHERE x.project_id = _funnel_from_session_paths.project_id
+                -- the partitions to open, bounded by values (not by d.bucket, which prunes none)
+                AND x.occurred_at >= v_dirty[1] AND x.occurred_at < v_dirty[pg_catalog.cardinality(v_dirty)] + interval '1 hour'
                 AND x.occurred_at >= d.bucket AND x.occurred_at < d.bucket + interval '1 hour'
                 AND x.session_id IS NOT NULL
              OFFSET 0) e
-          UNION ALL
-          SELECT h.session_id FROM dirty d
+          UNION
+          SELECT h.session_id FROM unnest(v_dirty) AS d(bucket)
            CROSS JOIN LATERAL (  -- one index probe per hour, as above
              SELECT y.session_id FROM analytics.session_hours y
               WHERE y.project_id = _funnel_from_session_paths.project_id AND y.bucket = d.bucket

@@ -30,8 +30,10 @@ Contract: walk the given sessions of a project through an ordered funnel
   - before the oldest per-hour facts of the project (cleanup() trims
     session_hours with the raw events; a session merged again after that
     may have events there that its first_seen no longer covers).
-  These spans are merged (range_agg), cut to the range, and each is one
-  index probe on the partitions it covers.
+  The hours written since are read once for all the sessions (one range
+  scan per hour: most walked sessions have their events there). The other
+  spans are merged (range_agg), cut to the range, with those hours taken
+  out, and each is one index probe on the partitions it covers.
   Runs with enable_nestloop = off, as funnel() over raw events: the step
   joins are estimated at a few rows, and a nested loop over them is slow.
 Parameters:
@@ -47,38 +49,60 @@ Example: SELECT analytics._funnel_walk_sessions(2, 'default', ARRAY['signup', 'c
 */
 DECLARE
   v_counts bigint[];
-  v_dirty  timestamptz[];  -- the hours of the range written since the last refresh
+  v_dirty  timestamptz[];  -- the hours of the range written since the last refresh, in order
   v_facts  timestamptz;    -- the oldest per-hour facts kept: before it, read the range whole
 BEGIN
   v_dirty := analytics._hours_written_since_refresh(project_id, from_ts, to_ts);
   SELECT coalesce(pg_catalog.min(h.bucket), to_ts) INTO v_facts
     FROM analytics.session_hours h WHERE h.project_id = _funnel_walk_sessions.project_id;
+  -- Every bound that the partitions can be pruned by is a parameter ($4,
+  -- $5, $10, $11), not a column of a lateral row: the planner then opens
+  -- only the partitions they reach, not every partition of the table.
   EXECUTE analytics._funnel_sql(steps, $q$
-      SELECT k.session_id AS entity, e.occurred_at AS at, s.i
-        FROM (SELECT DISTINCT u.session_id FROM unnest($7::text[]) AS u(session_id)) k
-        LEFT JOIN LATERAL (  -- one index probe per session
-          SELECT f.first_seen, f.last_seen FROM analytics.sessions f
-           WHERE f.project_id = $1 AND f.session_id = k.session_id OFFSET 0) f ON true
-       CROSS JOIN LATERAL pg_catalog.unnest(
-         (SELECT pg_catalog.range_agg(r.span) FROM (
-             -- [first_seen, last_seen], as [first_seen, last_seen + 1 us): times are whole microseconds
-             SELECT pg_catalog.tstzrange(f.first_seen, f.last_seen + interval '1 microsecond') AS span
-              WHERE f.first_seen IS NOT NULL
-             UNION ALL
-             SELECT pg_catalog.tstzrange(d.bucket, d.bucket + interval '1 hour') FROM unnest($8::timestamptz[]) AS d(bucket)
-             UNION ALL
-             SELECT pg_catalog.tstzrange($4, greatest($4, $9))) r)
-         * pg_catalog.tstzmultirange(pg_catalog.tstzrange($4, $5))) AS w(span)
-       CROSS JOIN LATERAL (
-         SELECT x.occurred_at, x.event_type, x.name FROM analytics.events x
-          WHERE x.project_id = $1 AND x.session_id = k.session_id
-            AND x.occurred_at >= pg_catalog.lower(w.span) AND x.occurred_at < pg_catalog.upper(w.span)
-          OFFSET 0  -- one index probe per span and partition it covers, never a join over the range
-       ) e
+      SELECT e.session_id AS entity, e.occurred_at AS at, s.i
+        FROM (
+          -- The hours written since the last refresh, each read once for all
+          -- the sessions: most walked sessions are there.
+          SELECT x.session_id, x.occurred_at, x.event_type, x.name
+            FROM unnest($8::timestamptz[]) AS d(bucket)
+           CROSS JOIN LATERAL (
+             SELECT y.session_id, y.occurred_at, y.event_type, y.name FROM analytics.events y
+              WHERE y.project_id = $1 AND y.session_id IS NOT NULL
+                AND y.event_type = ANY ($2::text[])  -- only the steps' types (the project_id, event_type index)
+                AND y.occurred_at >= $10 AND y.occurred_at < $11
+                AND y.occurred_at >= d.bucket AND y.occurred_at < d.bucket + interval '1 hour'
+             OFFSET 0) x
+           WHERE x.session_id IN (SELECT u.session_id FROM unnest($7::text[]) AS u(session_id))
+          UNION ALL
+          -- Elsewhere, each session only where its events can lie.
+          SELECT k.session_id, x.occurred_at, x.event_type, x.name
+            FROM (SELECT DISTINCT u.session_id FROM unnest($7::text[]) AS u(session_id)) k
+            LEFT JOIN LATERAL (  -- one index probe per session
+              SELECT f.first_seen, f.last_seen FROM analytics.sessions f
+               WHERE f.project_id = $1 AND f.session_id = k.session_id OFFSET 0) f ON true
+           CROSS JOIN LATERAL pg_catalog.unnest(
+             (SELECT pg_catalog.range_agg(r.span) FROM (
+                 -- [first_seen, last_seen], as [first_seen, last_seen + 1 us): times are whole microseconds
+                 SELECT pg_catalog.tstzrange(f.first_seen, f.last_seen + interval '1 microsecond') AS span
+                  WHERE f.first_seen IS NOT NULL
+                 UNION ALL
+                 SELECT pg_catalog.tstzrange($4, greatest($4, $9))) r)
+             * pg_catalog.tstzmultirange(pg_catalog.tstzrange($4, $5))
+             - $12::tstzmultirange) AS w(span)  -- the hours written since, read above
+           CROSS JOIN LATERAL (
+             SELECT y.occurred_at, y.event_type, y.name FROM analytics.events y
+              WHERE y.project_id = $1 AND y.session_id = k.session_id
+                AND y.occurred_at >= $4 AND y.occurred_at < $5
+                AND y.occurred_at >= pg_catalog.lower(w.span) AND y.occurred_at < pg_catalog.upper(w.span)
+              OFFSET 0  -- one index probe per span and partition it covers, never a join over the range
+           ) x) e
         JOIN unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(event_type, name, i)
           ON e.event_type = s.event_type AND (s.name IS NULL OR e.name = s.name)$q$, 'counts')
     INTO v_counts
-    USING project_id, event_types, names, from_ts, to_ts, within, coalesce(session_ids, '{}'), v_dirty, v_facts;
+    USING project_id, event_types, names, from_ts, to_ts, within, coalesce(session_ids, '{}'), v_dirty, v_facts,
+          greatest(v_dirty[1], from_ts), least(v_dirty[pg_catalog.cardinality(v_dirty)] + interval '1 hour', to_ts),
+          (SELECT coalesce(pg_catalog.range_agg(pg_catalog.tstzrange(d.bucket, d.bucket + interval '1 hour')), '{}')
+             FROM unnest(v_dirty) AS d(bucket));
   RETURN v_counts;
 END
 $function$;

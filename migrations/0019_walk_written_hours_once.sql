@@ -1,0 +1,8 @@
+-- 0019: an unsaved funnel by session reads the hours written since the last
+-- refresh once for all the sessions it walks, and opens only the partitions
+-- its bounds reach.
+-- depends: 0018_user_day_paths
+-- sql-checksum: 512bb7b5192f4c345cb374aaa20c1c71b030f024ec97336ce48e9855125a34c8
+--
+-- Nothing stateful changes: this migration carries sql/'s new checksum, so
+-- that `yoyo apply` re-applies the functions (migrations/post-apply.py).
