@@ -537,6 +537,13 @@ def run_reads(dsn: str | None = None, events: int = 10_000_000, days: int = 30, 
             # paths less, and the rollup then holds up to a row per session.
             report["path_rollup_rows"] = db.call(conn, "SELECT count(*) AS result FROM analytics.rollup_hourly_paths")
             report["distinct_paths"] = db.call(conn, "SELECT count(DISTINCT path) AS result FROM analytics.sessions")
+            # Reads are timed in a steady state: not while the checkpointer writes out the load's
+            # gigabytes (a spread checkpoint after a load runs for minutes and slowed every read).
+            conn.execute("CHECKPOINT")
+            report["server"] = {
+                name: db.call(conn, f"SELECT current_setting('{name}') AS result")
+                for name in ("shared_buffers", "work_mem", "max_wal_size")
+            }
         report["reads"] = time_reads(scratch, "project_0", repeats)
         return report
     finally:
