@@ -127,7 +127,10 @@ BEGIN
         -- The rows of the day, walked. A stale row is probed, and so is a
         -- user written since the refresh without a row.
         EXECUTE v_walk_sql INTO v_probe, v_walked, v_walk_counts, v_s_users, v_s_step, v_s_after, v_s_until
-          USING project_id, v_day, v_written, v_dirty, v_codes, from_ts, to_ts, within, v_hi, v_entered,
+          USING project_id, v_day, v_written,
+                -- only the day's hours: the others cannot make its rows stale
+                ARRAY(SELECT h FROM unnest(v_dirty) AS h WHERE h < v_hi AND h + interval '1 hour' > v_lo),
+                v_codes, from_ts, to_ts, within, v_hi, v_entered,
                 CASE WHEN NOT every_user THEN v_users END;
         SELECT pg_catalog.array_agg(v_counts[k] + v_walk_counts[k] ORDER BY k) INTO v_counts
           FROM pg_catalog.generate_series(1, steps) AS k;

@@ -4,7 +4,7 @@ CREATE OR REPLACE FUNCTION analytics.group_stats(
   trait text DEFAULT 'group',
   project_id text DEFAULT NULL
 )
-RETURNS jsonb
+RETURNS json
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
@@ -28,31 +28,33 @@ Contract: seed 001's daily group stats (analytics_daily_group_stats): per day
     as they are now; its cost grows with the user-days of the range.
 Parameters: from_day <= to_day (at most 400 days); trait: the trait key;
   project_id NULL: the caller's JWT project.
-Returns: [{"day", "group", "users", "events", "sessions"}], newest day first.
+Returns: [{"day", "group", "users", "events", "sessions"}], newest day first,
+  then most events first, then by value. As json, not jsonb: a month of a
+  trait with 250 values is 7,750 objects, and json is written as text once
+  (17 ms for them on the bench machine) where jsonb is built and then
+  printed (35 to 42 ms).
 Errors: 22023 reversed or too long range; 42501 another tenant.
 Security: SECURITY DEFINER; EXECUTE for analytics_reader and analytics_admin.
 Example: SELECT analytics.group_stats(current_date - 7, current_date, trait => 'group');
 */
 DECLARE
   v_project text := analytics._resolve_project(group_stats.project_id);
-  v_result  jsonb;
+  v_result  json;
 BEGIN
   PERFORM analytics._check_day_range(from_day, to_day);
   IF group_stats.trait IN (SELECT t FROM analytics._rolled_up_traits(v_project) AS t) THEN
-    SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-             'day', g.day, 'group', g.group_value, 'users', g.users, 'events', g.events, 'sessions', g.sessions)
-             ORDER BY g.day DESC, g.events DESC, g.group_value), '[]')
+    -- A row per object: json_agg() writes each row's columns as its keys.
+    SELECT coalesce(pg_catalog.json_agg(g ORDER BY g.day DESC, g.events DESC, g."group"), '[]')
       INTO v_result
-      FROM analytics.rollup_daily_groups g
-     WHERE (v_project IS NULL OR g.project_id = v_project) AND g.trait = group_stats.trait
-       AND g.day BETWEEN from_day AND to_day;
+      FROM (SELECT r.day, r.group_value AS "group", r.users, r.events, r.sessions
+              FROM analytics.rollup_daily_groups r
+             WHERE (v_project IS NULL OR r.project_id = v_project) AND r.trait = group_stats.trait
+               AND r.day BETWEEN from_day AND to_day) g;
     RETURN v_result;
   END IF;
-  SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-           'day', g.day, 'group', g.grp, 'users', g.users, 'events', g.events, 'sessions', g.sessions)
-           ORDER BY g.day DESC, g.events DESC, g.grp), '[]')
+  SELECT coalesce(pg_catalog.json_agg(g ORDER BY g.day DESC, g.events DESC, g."group"), '[]')
     INTO v_result
-    FROM (SELECT d.day, u.grp, pg_catalog.count(*) AS users,
+    FROM (SELECT d.day, u.grp AS "group", pg_catalog.count(*) AS users,
                  pg_catalog.sum(d.events) AS events, pg_catalog.sum(d.sessions) AS sessions
             FROM analytics.rollup_daily_users d
             -- OFFSET 0 keeps the subquery whole: the trait is read from each
