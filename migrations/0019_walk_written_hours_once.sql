@@ -2,7 +2,7 @@
 -- refresh once for all the sessions it walks, and opens only the partitions
 -- its bounds reach; group_stats() returns json.
 -- depends: 0018_user_day_paths
--- sql-checksum: 33f4817dce9dfeca1e00ba9932a6ad44252859a6a07e4c45e64e7f0704003553
+-- sql-checksum: 6c049d94628a92da04c0e80da47c04867c8c9e3e3917b5fcf19ca1e5f5398fea
 --
 -- Apart from group_stats(), nothing stateful changes: this migration carries
 -- sql/'s new checksum, so that `yoyo apply` re-applies the functions

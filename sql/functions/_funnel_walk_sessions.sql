@@ -33,7 +33,10 @@ Contract: walk the given sessions of a project through an ordered funnel
   The hours written since are read once for all the sessions (one range
   scan per hour: most walked sessions have their events there). The other
   spans are merged (range_agg), cut to the range, with those hours taken
-  out, and each is one index probe on the partitions it covers.
+  out, and each is one index probe on the partitions it covers. They are
+  computed first and probed in two groups (near those hours; the others,
+  mostly sessions open at from_ts), each planned over the partitions of its
+  own hull: over a month, 2 partitions planned instead of 31.
   Runs with enable_nestloop = off, as funnel() over raw events: the step
   joins are estimated at a few rows, and a nested loop over them is slow.
 Parameters:
@@ -48,16 +51,48 @@ Example: SELECT analytics._funnel_walk_sessions(2, 'default', ARRAY['signup', 'c
                                                now() - interval '1 day', now(), '1 day', ARRAY['s1']);
 */
 DECLARE
-  v_counts bigint[];
-  v_dirty  timestamptz[];  -- the hours of the range written since the last refresh, in order
-  v_facts  timestamptz;    -- the oldest per-hour facts kept: before it, read the range whole
+  v_counts   bigint[];
+  v_dirty    timestamptz[];  -- the hours of the range written since the last refresh, in order
+  v_facts    timestamptz;    -- the oldest per-hour facts kept: before it, read the range whole
+  v_near     timestamptz;    -- spans starting from here (a day before those hours) are probed as one group
+  v_sessions text[];         -- the spans to probe: their session ...
+  v_lo       timestamptz[];  -- ... start ...
+  v_hi       timestamptz[];  -- ... and end
+  v_bounds   timestamptz[];  -- the hull of each group's spans: near start and end, far start and end
 BEGIN
   v_dirty := analytics._hours_written_since_refresh(project_id, from_ts, to_ts);
   SELECT coalesce(pg_catalog.min(h.bucket), to_ts) INTO v_facts
     FROM analytics.session_hours h WHERE h.project_id = _funnel_walk_sessions.project_id;
-  -- Every bound that the partitions can be pruned by is a parameter ($4,
-  -- $5, $10, $11), not a column of a lateral row: the planner then opens
-  -- only the partitions they reach, not every partition of the table.
+  -- Each session's spans outside the hours written since (read apart, for
+  -- all the sessions at once), from its facts: one index probe per session.
+  SELECT coalesce(pg_catalog.array_agg(k.session_id), '{}'), coalesce(pg_catalog.array_agg(pg_catalog.lower(w.span)), '{}'),
+         coalesce(pg_catalog.array_agg(pg_catalog.upper(w.span)), '{}')
+    INTO v_sessions, v_lo, v_hi
+    FROM (SELECT DISTINCT u.session_id FROM unnest(session_ids) AS u(session_id)) k
+    LEFT JOIN LATERAL (
+      SELECT f.first_seen, f.last_seen FROM analytics.sessions f
+       WHERE f.project_id = _funnel_walk_sessions.project_id AND f.session_id = k.session_id OFFSET 0) f ON true
+   CROSS JOIN LATERAL unnest(
+     (SELECT pg_catalog.range_agg(r.span) FROM (
+         -- [first_seen, last_seen], as [first_seen, last_seen + 1 us): times are whole microseconds
+         SELECT pg_catalog.tstzrange(f.first_seen, f.last_seen + interval '1 microsecond') AS span
+          WHERE f.first_seen IS NOT NULL
+         UNION ALL
+         SELECT pg_catalog.tstzrange(from_ts, greatest(from_ts, v_facts))) r)
+     * pg_catalog.tstzmultirange(pg_catalog.tstzrange(from_ts, to_ts))
+     - (SELECT coalesce(pg_catalog.range_agg(pg_catalog.tstzrange(d.bucket, d.bucket + interval '1 hour')), '{}')
+          FROM unnest(v_dirty) AS d(bucket))) AS w(span);
+  -- Two groups of spans, each planned over the partitions of its own hull:
+  -- those near the hours written since (sessions that run into them), and
+  -- the others (sessions open at from_ts, mostly). One hull over both
+  -- would plan every partition of a month (4 ms more).
+  v_near := coalesce(v_dirty[1], to_ts) - interval '1 day';
+  SELECT ARRAY[pg_catalog.min(s.lo) FILTER (WHERE s.lo >= v_near), pg_catalog.max(s.hi) FILTER (WHERE s.lo >= v_near),
+               pg_catalog.min(s.lo) FILTER (WHERE s.lo < v_near), pg_catalog.max(s.hi) FILTER (WHERE s.lo < v_near)]
+    INTO v_bounds FROM unnest(v_lo, v_hi) AS s(lo, hi);
+  -- Every bound that the partitions can be pruned by is a value ($9 to
+  -- $15), not a column of a lateral row: the planner then opens only the
+  -- partitions they reach (an empty group's NULL bounds reach none).
   EXECUTE analytics._funnel_sql(steps, $q$
       SELECT e.session_id AS entity, e.occurred_at AS at, s.i
         FROM (
@@ -69,40 +104,38 @@ BEGIN
              SELECT y.session_id, y.occurred_at, y.event_type, y.name FROM analytics.events y
               WHERE y.project_id = $1 AND y.session_id IS NOT NULL
                 AND y.event_type = ANY ($2::text[])  -- only the steps' types (the project_id, event_type index)
-                AND y.occurred_at >= $10 AND y.occurred_at < $11
+                AND y.occurred_at >= $9 AND y.occurred_at < $10
                 AND y.occurred_at >= d.bucket AND y.occurred_at < d.bucket + interval '1 hour'
              OFFSET 0) x
            WHERE x.session_id IN (SELECT u.session_id FROM unnest($7::text[]) AS u(session_id))
           UNION ALL
-          -- Elsewhere, each session only where its events can lie.
-          SELECT k.session_id, x.occurred_at, x.event_type, x.name
-            FROM (SELECT DISTINCT u.session_id FROM unnest($7::text[]) AS u(session_id)) k
-            LEFT JOIN LATERAL (  -- one index probe per session
-              SELECT f.first_seen, f.last_seen FROM analytics.sessions f
-               WHERE f.project_id = $1 AND f.session_id = k.session_id OFFSET 0) f ON true
-           CROSS JOIN LATERAL pg_catalog.unnest(
-             (SELECT pg_catalog.range_agg(r.span) FROM (
-                 -- [first_seen, last_seen], as [first_seen, last_seen + 1 us): times are whole microseconds
-                 SELECT pg_catalog.tstzrange(f.first_seen, f.last_seen + interval '1 microsecond') AS span
-                  WHERE f.first_seen IS NOT NULL
-                 UNION ALL
-                 SELECT pg_catalog.tstzrange($4, greatest($4, $9))) r)
-             * pg_catalog.tstzmultirange(pg_catalog.tstzrange($4, $5))
-             - $12::tstzmultirange) AS w(span)  -- the hours written since, read above
+          -- Elsewhere, each session's spans: one index probe per span and
+          -- partition it covers, never a join over the range.
+          SELECT p.session_id, x.occurred_at, x.event_type, x.name
+            FROM unnest($11::text[], $12::timestamptz[], $13::timestamptz[]) AS p(session_id, lo, hi)
            CROSS JOIN LATERAL (
              SELECT y.occurred_at, y.event_type, y.name FROM analytics.events y
-              WHERE y.project_id = $1 AND y.session_id = k.session_id
-                AND y.occurred_at >= $4 AND y.occurred_at < $5
-                AND y.occurred_at >= pg_catalog.lower(w.span) AND y.occurred_at < pg_catalog.upper(w.span)
-              OFFSET 0  -- one index probe per span and partition it covers, never a join over the range
-           ) x) e
+              WHERE y.project_id = $1 AND y.session_id = p.session_id
+                AND y.occurred_at >= $14[1] AND y.occurred_at < $14[2]
+                AND y.occurred_at >= p.lo AND y.occurred_at < p.hi
+             OFFSET 0) x
+           WHERE p.lo >= $15
+          UNION ALL
+          SELECT p.session_id, x.occurred_at, x.event_type, x.name
+            FROM unnest($11::text[], $12::timestamptz[], $13::timestamptz[]) AS p(session_id, lo, hi)
+           CROSS JOIN LATERAL (
+             SELECT y.occurred_at, y.event_type, y.name FROM analytics.events y
+              WHERE y.project_id = $1 AND y.session_id = p.session_id
+                AND y.occurred_at >= $14[3] AND y.occurred_at < $14[4]
+                AND y.occurred_at >= p.lo AND y.occurred_at < p.hi
+             OFFSET 0) x
+           WHERE p.lo < $15) e
         JOIN unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(event_type, name, i)
           ON e.event_type = s.event_type AND (s.name IS NULL OR e.name = s.name)$q$, 'counts')
     INTO v_counts
-    USING project_id, event_types, names, from_ts, to_ts, within, coalesce(session_ids, '{}'), v_dirty, v_facts,
+    USING project_id, event_types, names, from_ts, to_ts, within, coalesce(session_ids, '{}'), v_dirty,
           greatest(v_dirty[1], from_ts), least(v_dirty[pg_catalog.cardinality(v_dirty)] + interval '1 hour', to_ts),
-          (SELECT coalesce(pg_catalog.range_agg(pg_catalog.tstzrange(d.bucket, d.bucket + interval '1 hour')), '{}')
-             FROM unnest(v_dirty) AS d(bucket));
+          v_sessions, v_lo, v_hi, v_bounds, v_near;
   RETURN v_counts;
 END
 $function$;
