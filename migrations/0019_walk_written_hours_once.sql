@@ -2,7 +2,7 @@
 -- refresh once for all the sessions it walks, and opens only the partitions
 -- its bounds reach; group_stats() returns json.
 -- depends: 0018_user_day_paths
--- sql-checksum: 6c049d94628a92da04c0e80da47c04867c8c9e3e3917b5fcf19ca1e5f5398fea
+-- sql-checksum: 55ae6f70961fbc7f623add969f112ffb4d26d5a7413cc4ae8339eb0ac4859590
 --
 -- Apart from group_stats(), nothing stateful changes: this migration carries
 -- sql/'s new checksum, so that `yoyo apply` re-applies the functions

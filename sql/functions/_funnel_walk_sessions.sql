@@ -59,6 +59,7 @@ DECLARE
   v_lo       timestamptz[];  -- ... start ...
   v_hi       timestamptz[];  -- ... and end
   v_bounds   timestamptz[];  -- the hull of each group's spans: near start and end, far start and end
+  v_probe_sql text;          -- the probes of both groups
 BEGIN
   v_dirty := analytics._hours_written_since_refresh(project_id, from_ts, to_ts);
   SELECT coalesce(pg_catalog.min(h.bucket), to_ts) INTO v_facts
@@ -93,7 +94,18 @@ BEGIN
   -- Every bound that the partitions can be pruned by is a value ($9 to
   -- $15), not a column of a lateral row: the planner then opens only the
   -- partitions they reach (an empty group's NULL bounds reach none).
-  EXECUTE analytics._funnel_sql(steps, $q$
+  SELECT pg_catalog.string_agg(pg_catalog.format($g$
+          SELECT p.session_id, x.occurred_at, x.event_type, x.name
+            FROM unnest($11::text[], $12::timestamptz[], $13::timestamptz[]) AS p(session_id, lo, hi)
+           CROSS JOIN LATERAL (  -- one index probe per span and partition it covers
+             SELECT y.occurred_at, y.event_type, y.name FROM analytics.events y
+              WHERE y.project_id = $1 AND y.session_id = p.session_id
+                AND y.occurred_at >= $14[%s] AND y.occurred_at < $14[%s]
+                AND y.occurred_at >= p.lo AND y.occurred_at < p.hi
+             OFFSET 0) x
+           WHERE p.lo %s $15$g$, g.lo, g.hi, g.op), ' UNION ALL ' ORDER BY g.lo)
+    INTO v_probe_sql FROM (VALUES (1, 2, '>='), (3, 4, '<')) AS g(lo, hi, op);
+  EXECUTE analytics._funnel_sql(steps, pg_catalog.format($q$
       SELECT e.session_id AS entity, e.occurred_at AS at, s.i
         FROM (
           -- The hours written since the last refresh, each read once for all
@@ -109,29 +121,11 @@ BEGIN
              OFFSET 0) x
            WHERE x.session_id IN (SELECT u.session_id FROM unnest($7::text[]) AS u(session_id))
           UNION ALL
-          -- Elsewhere, each session's spans: one index probe per span and
-          -- partition it covers, never a join over the range.
-          SELECT p.session_id, x.occurred_at, x.event_type, x.name
-            FROM unnest($11::text[], $12::timestamptz[], $13::timestamptz[]) AS p(session_id, lo, hi)
-           CROSS JOIN LATERAL (
-             SELECT y.occurred_at, y.event_type, y.name FROM analytics.events y
-              WHERE y.project_id = $1 AND y.session_id = p.session_id
-                AND y.occurred_at >= $14[1] AND y.occurred_at < $14[2]
-                AND y.occurred_at >= p.lo AND y.occurred_at < p.hi
-             OFFSET 0) x
-           WHERE p.lo >= $15
-          UNION ALL
-          SELECT p.session_id, x.occurred_at, x.event_type, x.name
-            FROM unnest($11::text[], $12::timestamptz[], $13::timestamptz[]) AS p(session_id, lo, hi)
-           CROSS JOIN LATERAL (
-             SELECT y.occurred_at, y.event_type, y.name FROM analytics.events y
-              WHERE y.project_id = $1 AND y.session_id = p.session_id
-                AND y.occurred_at >= $14[3] AND y.occurred_at < $14[4]
-                AND y.occurred_at >= p.lo AND y.occurred_at < p.hi
-             OFFSET 0) x
-           WHERE p.lo < $15) e
+          -- Elsewhere, each session's spans: near the hours written since,
+          -- then the others.
+          %s) e
         JOIN unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(event_type, name, i)
-          ON e.event_type = s.event_type AND (s.name IS NULL OR e.name = s.name)$q$, 'counts')
+          ON e.event_type = s.event_type AND (s.name IS NULL OR e.name = s.name)$q$, v_probe_sql), 'counts')
     INTO v_counts
     USING project_id, event_types, names, from_ts, to_ts, within, coalesce(session_ids, '{}'), v_dirty,
           greatest(v_dirty[1], from_ts), least(v_dirty[pg_catalog.cardinality(v_dirty)] + interval '1 hour', to_ts),
