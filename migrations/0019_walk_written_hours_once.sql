@@ -2,7 +2,7 @@
 -- refresh once for all the sessions it walks, and opens only the partitions
 -- its bounds reach; group_stats() returns json.
 -- depends: 0018_user_day_paths
--- sql-checksum: 55ae6f70961fbc7f623add969f112ffb4d26d5a7413cc4ae8339eb0ac4859590
+-- sql-checksum: 09f22bef4cbb43c587a52b2d33168079b5d8524c4b23e0b5cf45499f0fd99533
 --
 -- Apart from group_stats(), nothing stateful changes: this migration carries
 -- sql/'s new checksum, so that `yoyo apply` re-applies the functions

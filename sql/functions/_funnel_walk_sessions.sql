@@ -91,19 +91,19 @@ BEGIN
   SELECT ARRAY[pg_catalog.min(s.lo) FILTER (WHERE s.lo >= v_near), pg_catalog.max(s.hi) FILTER (WHERE s.lo >= v_near),
                pg_catalog.min(s.lo) FILTER (WHERE s.lo < v_near), pg_catalog.max(s.hi) FILTER (WHERE s.lo < v_near)]
     INTO v_bounds FROM unnest(v_lo, v_hi) AS s(lo, hi);
-  -- Every bound that the partitions can be pruned by is a value ($9 to
-  -- $15), not a column of a lateral row: the planner then opens only the
+  -- Every bound that the partitions can be pruned by is a value ($4, $5,
+  -- $12), not a column of a lateral row: the planner then opens only the
   -- partitions they reach (an empty group's NULL bounds reach none).
   SELECT pg_catalog.string_agg(pg_catalog.format($g$
           SELECT p.session_id, x.occurred_at, x.event_type, x.name
-            FROM unnest($11::text[], $12::timestamptz[], $13::timestamptz[]) AS p(session_id, lo, hi)
+            FROM unnest($9::text[], $10::timestamptz[], $11::timestamptz[]) AS p(session_id, lo, hi)
            CROSS JOIN LATERAL (  -- one index probe per span and partition it covers
              SELECT y.occurred_at, y.event_type, y.name FROM analytics.events y
               WHERE y.project_id = $1 AND y.session_id = p.session_id
-                AND y.occurred_at >= $14[%s] AND y.occurred_at < $14[%s]
+                AND y.occurred_at >= $12[%s] AND y.occurred_at < $12[%s]
                 AND y.occurred_at >= p.lo AND y.occurred_at < p.hi
              OFFSET 0) x
-           WHERE p.lo %s $15$g$, g.lo, g.hi, g.op), ' UNION ALL ' ORDER BY g.lo)
+           WHERE p.lo %s $13$g$, g.lo, g.hi, g.op), ' UNION ALL ' ORDER BY g.lo)
     INTO v_probe_sql FROM (VALUES (1, 2, '>='), (3, 4, '<')) AS g(lo, hi, op);
   EXECUTE analytics._funnel_sql(steps, pg_catalog.format($q$
       SELECT e.session_id AS entity, e.occurred_at AS at, s.i
@@ -116,7 +116,7 @@ BEGIN
              SELECT y.session_id, y.occurred_at, y.event_type, y.name FROM analytics.events y
               WHERE y.project_id = $1 AND y.session_id IS NOT NULL
                 AND y.event_type = ANY ($2::text[])  -- only the steps' types (the project_id, event_type index)
-                AND y.occurred_at >= $9 AND y.occurred_at < $10
+                AND y.occurred_at >= $4 AND y.occurred_at < $5
                 AND y.occurred_at >= d.bucket AND y.occurred_at < d.bucket + interval '1 hour'
              OFFSET 0) x
            WHERE x.session_id IN (SELECT u.session_id FROM unnest($7::text[]) AS u(session_id))
@@ -127,9 +127,10 @@ BEGIN
         JOIN unnest($2::text[], $3::text[]) WITH ORDINALITY AS s(event_type, name, i)
           ON e.event_type = s.event_type AND (s.name IS NULL OR e.name = s.name)$q$, v_probe_sql), 'counts')
     INTO v_counts
-    USING project_id, event_types, names, from_ts, to_ts, within, coalesce(session_ids, '{}'), v_dirty,
+    USING project_id, event_types, names,
+          -- the written hours' span, cut to the range ($6 is the window, for _funnel_sql)
           greatest(v_dirty[1], from_ts), least(v_dirty[pg_catalog.cardinality(v_dirty)] + interval '1 hour', to_ts),
-          v_sessions, v_lo, v_hi, v_bounds, v_near;
+          within, coalesce(session_ids, '{}'), v_dirty, v_sessions, v_lo, v_hi, v_bounds, v_near;
   RETURN v_counts;
 END
 $function$;
